@@ -1,0 +1,104 @@
+"""Train-step speed of zoo cells in `Recurrent` against Keras' built-in layers.
+
+Median milliseconds per training step (forward, backward, Adam update) on
+random data: each zoo cell in `Recurrent` with the hoisted input projection
+(the default) and without it, interleaved with the matching Keras layer in one
+process. All models: Input -> recurrent layer (last output) -> Dense(1), MSE.
+
+    python scripts/benchmark_cells.py                 # batch 64, 200 steps, 128 in, 128 units
+    python scripts/benchmark_cells.py --repeats 3 --iters 5 --timesteps 20   # a quick look
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import zoo  # noqa: E402
+
+# zoo cell name -> (Keras built-in layer, kwargs making it the same function)
+PAIRS = {
+    "elman": (keras.layers.SimpleRNN, {}),
+    "gru": (keras.layers.GRU, {}),
+    "peephole_lstm": (keras.layers.LSTM, {}),
+}
+
+
+def build(layer, timesteps, features):
+    inputs = keras.Input((timesteps, features))
+    outputs = keras.layers.Dense(1)(layer(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    return model
+
+
+def time_steps(model, x, y, iters):
+    """Median ms of `iters` single training steps (after the caller's warm-up)."""
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument("--timesteps", type=int, default=200, help="sequence length (default 200)")
+    parser.add_argument("--features", type=int, default=128, help="input features (default 128)")
+    parser.add_argument("--units", type=int, default=128, help="hidden units (default 128)")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions (default 7)")
+    parser.add_argument("--iters", type=int, default=10, help="timed steps per repetition (default 10)")
+    parser.add_argument("--cells", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="cells to compare")
+    args = parser.parse_args(argv)
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, args.timesteps, args.features)).astype("float32")
+    y = rng.standard_normal((args.batch, 1)).astype("float32")
+    keras.utils.set_random_seed(0)
+    models = {}
+    for name in args.cells:
+        keras_layer, kwargs = PAIRS[name]
+        models[name] = {
+            "zoo": build(zoo.layers.Recurrent(zoo.cells.get(name, units=args.units)), args.timesteps, args.features),
+            "zoo_unhoisted": build(
+                zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), hoist_inputs=False), args.timesteps, args.features
+            ),
+            "keras": build(keras_layer(args.units, **kwargs), args.timesteps, args.features),
+        }
+    for pair in models.values():  # compile the graphs before timing
+        for model in pair.values():
+            for _ in range(3):
+                model.train_on_batch(x, y)
+
+    samples = {name: {impl: [] for impl in pair} for name, pair in models.items()}
+    for rep in range(args.repeats):
+        for name, pair in models.items():
+            for impl, model in pair.items():
+                samples[name][impl].append(time_steps(model, x, y, args.iters))
+        print(f"repetition {rep + 1}/{args.repeats} done", flush=True)
+
+    print(
+        f"\nbackend {keras.backend.backend()}, keras {keras.__version__}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cpus; batch {args.batch}, {args.timesteps} steps, {args.features} inputs, {args.units} units; "
+        f"median of {args.repeats} repetitions x {args.iters} steps\n"
+    )
+    print("| zoo cell | Keras layer | zoo ms/step (hoisted) | zoo ms/step (not hoisted) | Keras ms/step | zoo/Keras | not hoisted/Keras |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name in models:
+        ms = {impl: statistics.median(times) for impl, times in samples[name].items()}
+        print(
+            f"| {name} | {PAIRS[name][0].__name__} | {ms['zoo']:.1f} | {ms['zoo_unhoisted']:.1f} | {ms['keras']:.1f} "
+            f"| {ms['zoo'] / ms['keras']:.2f} | {ms['zoo_unhoisted'] / ms['keras']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

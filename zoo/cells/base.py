@@ -1,0 +1,165 @@
+"""The contract every zoo cell shares: Keras' cell API plus a split of each step.
+
+A step of a gated recurrent cell computes ``x_t W + h_{t-1} U + b`` and then
+gate nonlinearities. The ``x_t W + b`` part does not depend on the previous
+state, so :class:`zoo.layers.Recurrent` computes it for all time steps at once
+with :meth:`ZooCell.project_inputs` (one large matmul) and runs only
+:meth:`ZooCell.step` inside the time loop. ``call`` composes the two, so the
+cell also works unchanged inside ``keras.layers.RNN``.
+"""
+
+import keras
+from keras import ops
+
+# Keras' RNN layer pre-creates and clears the dropout masks of cells that
+# inherit this mixin (``RNN._maybe_config_dropout_masks``); it is not exported
+# under ``keras.layers`` but every built-in cell uses it.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+
+def check_units(units):
+    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+        raise ValueError(f"`units` must be a positive integer; got units={units!r}.")
+    return units
+
+
+def check_rate(name, value):
+    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1); got {name}={value!r}.")
+    return float(value)
+
+
+class ZooCell(keras.layers.Layer, DropoutRNNCell):
+    """Base of the zoo cells: weights ``kernel`` (input_dim, G*units),
+    ``recurrent_kernel`` (units, G*units) and ``bias``, Keras' layout.
+
+    Subclasses set ``gates`` (G) and implement :meth:`step`; they may override
+    :meth:`bias_shape`, :meth:`input_bias` and :meth:`build` for extra weights.
+
+    Args:
+        units: positive int, dimensionality of the hidden state.
+        use_bias: whether the cell has a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer:
+            initializers for the three weights (Keras' defaults).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: optional.
+        dropout: rate in [0, 1) of the dropout applied to the inputs; one
+            mask per sequence, shared by every time step (Gal & Ghahramani 2016).
+        recurrent_dropout: rate in [0, 1) of the dropout applied to h_{t-1}.
+        seed: seed of the dropout masks.
+    """
+
+    gates = 1
+
+    def __init__(
+        self,
+        units,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check_units(units)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+
+    @property
+    def state_size(self):
+        return self.units
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def bias_shape(self):
+        return (self.gates * self.units,)
+
+    def make_bias_initializer(self):
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"{type(self).__name__} needs a known input feature size; got input_shape={input_shape}.")
+        g = self.gates * self.units
+        self.kernel = self.add_weight(
+            shape=(input_dim, g),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, g),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=self.bias_shape(),
+                name="bias",
+                initializer=self.make_bias_initializer(),
+                regularizer=self.bias_regularizer,
+            )
+
+    def input_bias(self):
+        """The part of the bias added to the input projection (None if none)."""
+        return self.bias
+
+    def project_inputs(self, inputs):
+        """x W + b for inputs of any leading shape: (..., input_dim) -> (..., G*units)."""
+        z = ops.matmul(inputs, self.kernel)
+        b = self.input_bias()
+        return z if b is None else z + b
+
+    def recurrent_input(self, h_tm1, training):
+        """h_{t-1}, with the recurrent dropout mask applied in training."""
+        if training and self.recurrent_dropout > 0:
+            return h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+        return h_tm1
+
+    def step(self, projected, states, training=False):
+        """One time step given the projected input ``x_t W + b`` (batch, G*units)."""
+        raise NotImplementedError
+
+    def call(self, inputs, states, training=False):
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        return self.step(self.project_inputs(inputs), states, training=training)
+
+    def get_initial_state(self, batch_size=None):
+        sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
+        return [ops.zeros((batch_size, s), dtype=self.compute_dtype) for s in sizes]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}

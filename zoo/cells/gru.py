@@ -1,0 +1,69 @@
+import keras
+from keras import ops
+
+from zoo.cells.base import ZooCell
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class GRUCell(ZooCell):
+    """Gated recurrent unit (Cho et al. 2014, "Learning phrase representations
+    using RNN encoder-decoder for statistical machine translation").
+
+    Gate order z (update), r (reset), h (candidate), as ``keras.layers.GRUCell``:
+    ```
+    z_t = σ(x_t W_z + h_{t-1} U_z + b_z)
+    r_t = σ(x_t W_r + h_{t-1} U_r + b_r)
+    reset_after=False (Cho et al.):  ĥ_t = tanh(x_t W_h + (r_t ⊙ h_{t-1}) U_h + b_h)
+    reset_after=True  (cuDNN):       ĥ_t = tanh(x_t W_h + b_h + r_t ⊙ (h_{t-1} U_h + b'_h))
+    h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ ĥ_t
+    ```
+    Weights: ``kernel`` (input_dim, 3*units), ``recurrent_kernel``
+    (units, 3*units), ``bias`` (3*units,) or, with ``reset_after=True``,
+    (2, 3*units): row 0 the input bias, row 1 the recurrent bias b'.
+
+    Args:
+        units: positive int, size of the hidden state.
+        reset_after: the convention above (default True, as Keras).
+        **kwargs: see :class:`zoo.cells.base.ZooCell`.
+
+    Example:
+    ```python
+    y = zoo.layers.Recurrent(zoo.cells.GRUCell(32))(np.zeros((8, 10, 4)))  # (8, 32)
+    ```
+    """
+
+    gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def input_bias(self):
+        if self.bias is None or not self.reset_after:
+            return self.bias
+        return self.bias[0]
+
+    def step(self, projected, states, training=False):
+        h_tm1 = states[0]
+        h_in = self.recurrent_input(h_tm1, training)
+        u = self.units
+        x_zr, x_h = projected[:, : 2 * u], projected[:, 2 * u :]
+        if self.reset_after:
+            rec = ops.matmul(h_in, self.recurrent_kernel)  # (batch, 3*units)
+            if self.bias is not None:
+                rec = rec + self.bias[1]
+            zr = ops.sigmoid(x_zr + rec[:, : 2 * u])
+            z, r = zr[:, :u], zr[:, u:]
+            hh = ops.tanh(x_h + r * rec[:, 2 * u :])
+        else:
+            zr = ops.sigmoid(x_zr + ops.matmul(h_in, self.recurrent_kernel[:, : 2 * u]))
+            z, r = zr[:, :u], zr[:, u:]
+            hh = ops.tanh(x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * u :]))
+        h = z * h_tm1 + (1.0 - z) * hh
+        return h, [h]
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
