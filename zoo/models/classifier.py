@@ -1,0 +1,81 @@
+"""Many-to-one: a sequence of token ids in, one value out."""
+
+import keras
+
+from zoo import cells
+from zoo.layers import MaskedPooling1D, Recurrent
+
+POOLINGS = ("last", "max", "mean")
+HEADS = ("binary", "rating")
+
+
+def build_classifier(
+    cell="peephole_lstm",
+    vocab_size=20000,
+    embedding_dim=128,
+    units=128,
+    num_layers=1,
+    bidirectional=False,
+    pooling="last",
+    dropout=0.0,
+    head="binary",
+    initial_state="zeros",
+    name="classifier",
+    **cell_kwargs,
+):
+    """Embedding (id 0 = padding, masked) -> ``num_layers`` stacked ``Recurrent`` layers of ``cell``
+    (optionally bidirectional; dropout between layers) -> pooling over time -> head.
+
+    Args:
+        cell: a registered cell name (``zoo.cells.names()``).
+        vocab_size, embedding_dim: the embedding table (ids in [0, vocab_size)).
+        units: units of every recurrent layer (per direction).
+        num_layers: stacked recurrent layers.
+        bidirectional: wrap each layer in ``keras.layers.Bidirectional`` (outputs concatenated).
+        pooling: "last" (the last unpadded step), "max" or "mean" over the unpadded steps.
+        dropout: rate of the dropout after the embedding, between layers and before the head.
+        head: "binary" (sigmoid probability of the positive class) or "rating"
+            (a linear regression of the 1-10 star rating).
+        initial_state: the recurrent layers' initial state mode (see ``Recurrent``).
+        **cell_kwargs: passed to the cell (e.g. ``recurrent_dropout``, ``peepholes``).
+
+    Returns:
+        A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
+    """
+    for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_layers", num_layers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"`{arg}` must be a positive integer; got {arg}={value!r}.")
+    if pooling not in POOLINGS:
+        raise ValueError(f"`pooling` must be one of {POOLINGS}; got pooling={pooling!r}.")
+    if head not in HEADS:
+        raise ValueError(f"`head` must be one of {HEADS}; got head={head!r}.")
+
+    # Layers.
+    embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+    recurrent = []
+    for i in range(num_layers):
+        last = i == num_layers - 1
+        layer = Recurrent(
+            cells.get(cell, units=units, **cell_kwargs),
+            return_sequences=not (last and pooling == "last"),
+            initial_state=initial_state,
+            name=f"recurrent_{i}",
+        )
+        recurrent.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{i}") if bidirectional else layer)
+    pool = None if pooling == "last" else MaskedPooling1D(pooling, name=f"{pooling}_pooling")
+    output = (
+        keras.layers.Dense(1, activation="sigmoid", name="probability")
+        if head == "binary"
+        else keras.layers.Dense(1, name="rating")
+    )
+
+    # Functional wiring.
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = embedding(token_ids)
+    for layer in recurrent:
+        x = keras.layers.Dropout(dropout)(x) if dropout else x
+        x = layer(x)
+    if pool is not None:
+        x = pool(x)
+    x = keras.layers.Dropout(dropout)(x) if dropout else x
+    return keras.Model(token_ids, output(x), name=name)
