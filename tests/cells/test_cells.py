@@ -214,3 +214,7 @@ def test_dropout_only_active_in_training():
     x = rng.normal(size=(2, 5, INPUT_DIM)).astype("float32")
     np.testing.assert_array_equal(layer(x), layer(x))
     assert not np.allclose(layer(x, training=True), layer(x))
+
+
+def test_numpy_integer_units_are_accepted():
+    assert zoo.cells.get("gru", units=np.int64(3)).units == 3

@@ -8,6 +8,8 @@ with :meth:`ZooCell.project_inputs` (one large matmul) and runs only
 cell also works unchanged inside ``keras.layers.RNN``.
 """
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -18,13 +20,13 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 
 def check_units(units):
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
         raise ValueError(f"`units` must be a positive integer; got units={units!r}.")
-    return units
+    return int(units)
 
 
 def check_rate(name, value):
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be a float in [0, 1); got {name}={value!r}.")
     return float(value)
 

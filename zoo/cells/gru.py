@@ -47,21 +47,23 @@ class GRUCell(ZooCell):
         return self.bias[0]
 
     def step(self, projected, states, training=False):
+        # ops.split rather than slicing: its gradient is one concat, where each
+        # slice's gradient pads back to full width (measured ~2x slower).
         h_tm1 = states[0]
         h_in = self.recurrent_input(h_tm1, training)
         u = self.units
-        x_zr, x_h = projected[:, : 2 * u], projected[:, 2 * u :]
+        x_zr, x_h = ops.split(projected, [2 * u], axis=-1)
         if self.reset_after:
             rec = ops.matmul(h_in, self.recurrent_kernel)  # (batch, 3*units)
             if self.bias is not None:
                 rec = rec + self.bias[1]
-            zr = ops.sigmoid(x_zr + rec[:, : 2 * u])
-            z, r = zr[:, :u], zr[:, u:]
-            hh = ops.tanh(x_h + r * rec[:, 2 * u :])
+            rec_zr, rec_h = ops.split(rec, [2 * u], axis=-1)
+            z, r = ops.split(ops.sigmoid(x_zr + rec_zr), 2, axis=-1)
+            hh = ops.tanh(x_h + r * rec_h)
         else:
-            zr = ops.sigmoid(x_zr + ops.matmul(h_in, self.recurrent_kernel[:, : 2 * u]))
-            z, r = zr[:, :u], zr[:, u:]
-            hh = ops.tanh(x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * u :]))
+            u_zr, u_h = ops.split(self.recurrent_kernel, [2 * u], axis=-1)
+            z, r = ops.split(ops.sigmoid(x_zr + ops.matmul(h_in, u_zr)), 2, axis=-1)
+            hh = ops.tanh(x_h + ops.matmul(r * h_in, u_h))
         h = z * h_tm1 + (1.0 - z) * hh
         return h, [h]
 

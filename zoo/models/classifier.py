@@ -1,5 +1,7 @@
 """Many-to-one: a sequence of token ids in, one value out."""
 
+import numbers
+
 import keras
 
 from zoo import cells
@@ -43,7 +45,7 @@ def build_classifier(
         A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
     """
     for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_layers", num_layers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
             raise ValueError(f"`{arg}` must be a positive integer; got {arg}={value!r}.")
     if pooling not in POOLINGS:
         raise ValueError(f"`pooling` must be one of {POOLINGS}; got pooling={pooling!r}.")
