@@ -8,8 +8,6 @@ with :meth:`ZooCell.project_inputs` (one large matmul) and runs only
 cell also works unchanged inside ``keras.layers.RNN``.
 """
 
-import numbers
-
 import keras
 from keras import ops
 
@@ -18,17 +16,7 @@ from keras import ops
 # under ``keras.layers`` but every built-in cell uses it.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-
-def check_units(units):
-    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-        raise ValueError(f"`units` must be a positive integer; got units={units!r}.")
-    return int(units)
-
-
-def check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"`{name}` must be a float in [0, 1); got {name}={value!r}.")
-    return float(value)
+from zoo.validation import positive_int, rate
 
 
 class ZooCell(keras.layers.Layer, DropoutRNNCell):
@@ -68,7 +56,7 @@ class ZooCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = positive_int("units", units)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
@@ -76,8 +64,8 @@ class ZooCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.dropout = check_rate("dropout", dropout)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = rate("dropout", dropout)
+        self.recurrent_dropout = rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from zoo.cells.base import ZooCell
+from zoo.validation import one_of
 
 _ACTIVATIONS = ("tanh", "relu")
 
@@ -34,9 +35,7 @@ class ElmanCell(ZooCell):
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, **kwargs)
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"ElmanCell `activation` must be one of {_ACTIVATIONS}; got activation={activation!r}.")
-        self.activation = activation
+        self.activation = one_of("activation", activation, _ACTIVATIONS)
         self._act = ops.tanh if activation == "tanh" else ops.relu
 
     def step(self, projected, states, training=False):

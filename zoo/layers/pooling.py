@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from zoo.validation import one_of
+
 POOLINGS = ("max", "mean")
 
 
@@ -15,9 +17,7 @@ class MaskedPooling1D(keras.layers.Layer):
 
     def __init__(self, mode="max", **kwargs):
         super().__init__(**kwargs)
-        if mode not in POOLINGS:
-            raise ValueError(f"`mode` must be one of {POOLINGS}; got mode={mode!r}.")
-        self.mode = mode
+        self.mode = one_of("mode", mode, POOLINGS)
         self.supports_masking = True
 
     def call(self, inputs, mask=None):

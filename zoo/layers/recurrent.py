@@ -8,6 +8,7 @@ from keras import tree
 from keras.src.backend import rnn as backend_rnn
 
 from zoo.cells.base import ZooCell
+from zoo.validation import one_of
 
 INITIAL_STATES = ("zeros", "learned", "noise")
 
@@ -67,8 +68,7 @@ class Recurrent(keras.layers.RNN):
         hoist_inputs=True,
         **kwargs,
     ):
-        if initial_state not in INITIAL_STATES:
-            raise ValueError(f"`initial_state` must be one of {INITIAL_STATES}; got initial_state={initial_state!r}.")
+        one_of("initial_state", initial_state, INITIAL_STATES)
         if not noise_stddev > 0:
             raise ValueError(f"`noise_stddev` must be positive; got noise_stddev={noise_stddev!r}.")
         super().__init__(

@@ -1,11 +1,10 @@
 """Many-to-one: a sequence of token ids in, one value out."""
 
-import numbers
-
 import keras
 
 from zoo import cells
 from zoo.layers import MaskedPooling1D, Recurrent
+from zoo.validation import one_of, positive_int
 
 POOLINGS = ("last", "max", "mean")
 HEADS = ("binary", "rating")
@@ -45,12 +44,9 @@ def build_classifier(
         A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
     """
     for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_layers", num_layers)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-            raise ValueError(f"`{arg}` must be a positive integer; got {arg}={value!r}.")
-    if pooling not in POOLINGS:
-        raise ValueError(f"`pooling` must be one of {POOLINGS}; got pooling={pooling!r}.")
-    if head not in HEADS:
-        raise ValueError(f"`head` must be one of {HEADS}; got head={head!r}.")
+        positive_int(arg, value)
+    one_of("pooling", pooling, POOLINGS)
+    one_of("head", head, HEADS)
 
     # Layers.
     embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
