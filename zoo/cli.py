@@ -16,6 +16,49 @@ def _cells(args):
         print(f"{'':14s} weights at units={args.units}, input_dim={args.input_dim}: {layout}")
 
 
+DEFAULT_MODELS = {"sentiment": "imdb_sentiment"}
+
+
+def default_model_dir(task):
+    """``saved_models/<name>`` of the checkout zoo runs from, else of the current folder."""
+    from pathlib import Path
+
+    name = DEFAULT_MODELS[task]
+    for root in (Path(__file__).resolve().parents[1], Path.cwd()):
+        if (root / "saved_models" / name / "saved_model.pb").exists():
+            return root / "saved_models" / name
+    raise ValueError(f"no exported {task} model found at saved_models/{name}/; pass --model PATH.")
+
+
+def _train_sentiment(args):
+    import json
+
+    from zoo.tasks import sentiment
+
+    metrics = sentiment.train(*sentiment.from_arguments(args), command=args.command_line)
+    print(json.dumps({k: metrics[k] for k in ("test", "best_epoch", "seconds_per_epoch")}, indent=2))
+    if "export_dir" in metrics:
+        print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
+
+
+def _predict_sentiment(args):
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    if texts == ["-"]:
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    path = Path(args.model) if args.model else default_model_dir("sentiment")
+    if not (path / "saved_model.pb").exists():
+        raise ValueError(f"no SavedModel at {path} (expected {path / 'saved_model.pb'}).")
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = serve(text=tf.constant(texts, tf.string))
+    for probability, label, text in zip(out["probability"].numpy(), out["label"].numpy(), texts):
+        preview = text if len(text) <= 60 else text[:57] + "..."
+        print(f"{label.decode():8s} {probability:.4f}  {preview}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -26,18 +69,48 @@ def build_parser():
     cells.add_argument("--units", type=int, default=4, help="units to show the weight shapes for (default 4)")
     cells.add_argument("--input-dim", type=int, default=3, help="input size to show the weight shapes for (default 3)")
     cells.set_defaults(func=_cells)
+
+    train = sub.add_parser("train", help="train a task's model (resumable; see `zoo train TASK --help`)")
+    train_tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
+    sentiment = train_tasks.add_parser(
+        "sentiment",
+        help="IMDB reviews -> positive/negative (or 1-10 stars)",
+        description="Train an IMDB sentiment (or star-rating) model, evaluate it on the 25,000 test reviews, "
+        "write metrics.json and export a SavedModel that serves raw text. Interrupt at any time and rerun "
+        "the same command to resume from the last finished epoch.",
+    )
+    from zoo.tasks import sentiment as sentiment_task
+
+    sentiment_task.add_arguments(sentiment)
+    sentiment.set_defaults(func=_train_sentiment)
+
+    predict = sub.add_parser("predict", help="run an exported model on raw text")
+    predict_tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)
+    psent = predict_tasks.add_parser(
+        "sentiment",
+        help="positive/negative and its probability for each review",
+        description="Print the label and probability of positive for each text (arguments, or one per line on "
+        "stdin when none or '-' is given), using an exported SavedModel.",
+    )
+    psent.add_argument("text", nargs="*", help="review texts (default: read lines from stdin)")
+    psent.add_argument("--model", help="SavedModel folder (default: saved_models/imdb_sentiment)")
+    psent.set_defaults(func=_predict_sentiment)
     return parser
 
 
 def main(argv=None):
+    import shlex
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["zoo", *argv])  # recorded in configs and model cards
     if args.command is None:
         parser.print_help()
         return 0
     try:
         args.func(args)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:
         print(f"zoo: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -8,3 +8,20 @@ def resolve_data_dir(data_dir=None):
     """`data_dir`, else $ZOO_DATA_DIR, else None (meaning: download from the official source)."""
     value = data_dir if data_dir is not None else os.environ.get("ZOO_DATA_DIR")
     return Path(value).expanduser() if value else None
+
+
+def sha256(path, chunk=1 << 20):
+    """The sha256 hex digest of a file (read in 1 MiB chunks)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_source(path):
+    """``{"path", "sha256"}`` of a data file (sha256 ``None`` for a folder), for configs and model cards."""
+    path = Path(path)
+    return {"path": str(path), "sha256": sha256(path) if path.is_file() else None}

@@ -85,6 +85,11 @@ def _download():
     return Path(keras.utils.get_file("aclImdb_v1.tar.gz", URL, file_hash=SHA256, hash_algorithm="sha256"))
 
 
+def source(data_dir=None):
+    """The local folder or archive :func:`load` reads, downloading the official archive if there is none."""
+    return find_source(data_dir) or _download()
+
+
 def load(data_dir=None, validation_split=0.1, seed=0, unsup=False):
     """Load IMDB as ``{"train", "validation", "test"}`` (+ ``"unsup"``) :class:`Reviews`.
 
@@ -93,8 +98,8 @@ def load(data_dir=None, validation_split=0.1, seed=0, unsup=False):
     """
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}.")
-    source = find_source(data_dir) or _download()
-    records = _records_from_dir(source) if source.is_dir() else _records_from_archive(source)
+    path = source(data_dir)
+    records = _records_from_dir(path) if path.is_dir() else _records_from_archive(path)
     by_split = {"train": [], "test": [], "unsup": []}
     for (split, folder, index, rating), raw in records:
         key = "unsup" if folder == "unsup" else split
@@ -104,7 +109,7 @@ def load(data_dir=None, validation_split=0.1, seed=0, unsup=False):
         by_split[key].append((split, folder, int(index), raw.decode("utf-8", errors="replace"), label, int(rating)))
     if not by_split["train"] or not by_split["test"]:
         raise ValueError(
-            f"{source} holds no labelled reviews (found {len(by_split['train'])} train, {len(by_split['test'])} test); "
+            f"{path} holds no labelled reviews (found {len(by_split['train'])} train, {len(by_split['test'])} test); "
             "expected aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt."
         )
     splits = {}

@@ -1,0 +1,99 @@
+import json
+
+import pytest
+
+from tests.data.test_imdb import make_archive
+from zoo import cli
+from zoo.tasks import sentiment
+
+TINY = ["--units", "4", "--embedding-dim", "4", "--epochs", "2", "--validation-split", "0.34", "--verbose", "0"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sentiment")
+    archive = make_archive(root)
+    run_dir = root / "run"
+    argv = ["train", "sentiment", "--data-dir", str(archive), "--run-dir", str(run_dir), *TINY]
+    assert cli.main(argv) == 0
+    return run_dir, archive
+
+
+def test_training_writes_metrics_config_and_export(trained):
+    run_dir, archive = trained
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test_examples"] == 2 and 0 <= metrics["test"]["accuracy"] <= 1
+    assert metrics["epochs_run"] == 2 and metrics["seconds_per_epoch"] > 0 and metrics["parameters"] > 0
+    assert metrics["data"]["sha256"] == sentiment.describe_source(archive)["sha256"]
+    assert metrics["command"].startswith("zoo train sentiment --data-dir")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["sentiment"]["units"] == 4 and config["train"]["monitor"] == "val_accuracy"
+    export = run_dir / "export"
+    assert (export / "saved_model.pb").exists()
+    assert json.loads((export / "metrics.json").read_text())["test"] == metrics["test"]
+
+
+def test_model_card_figures_come_from_the_metrics(trained):
+    run_dir, _ = trained
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    card = (run_dir / "export" / "README.md").read_text()
+    assert f"**{metrics['test']['accuracy']:.4f}**" in card
+    assert metrics["data"]["sha256"] in card and metrics["command"] in card
+    assert f"{metrics['parameters']:,}" in card
+
+
+def test_predict_prints_label_and_probability(trained, capsys):
+    run_dir, _ = trained
+    assert cli.main(["predict", "sentiment", "--model", str(run_dir / "export"), "Superb", "Terrible film"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line, review in zip(lines, ["Superb", "Terrible film"]):
+        label, probability, rest = line.split(maxsplit=2)
+        assert label in ("positive", "negative") and 0 <= float(probability) <= 1 and rest == review
+
+
+def test_predict_reads_stdin(trained, capsys, monkeypatch):
+    import io
+
+    run_dir, _ = trained
+    monkeypatch.setattr("sys.stdin", io.StringIO("one review\nanother\n"))
+    assert cli.main(["predict", "sentiment", "--model", str(run_dir / "export")]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_rerunning_a_finished_run_does_not_train_again(trained, capsys):
+    run_dir, archive = trained
+    before = (run_dir / "log.csv").read_text()
+    assert cli.main(["train", "sentiment", "--data-dir", str(archive), "--run-dir", str(run_dir), *TINY]) == 0
+    assert (run_dir / "log.csv").read_text() == before
+    assert "finished earlier" in capsys.readouterr().out
+
+
+def test_rating_head_reports_mae_and_exports_nothing(tmp_path):
+    archive = make_archive(tmp_path)
+    argv = ["train", "sentiment", "--head", "rating", "--data-dir", str(archive), "--run-dir", str(tmp_path / "r"), *TINY]
+    assert cli.main(argv) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["task"] == "imdb_rating" and metrics["test"]["mae"] >= 0
+    assert not (tmp_path / "r" / "export").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["train", "sentiment", "--cell", "transformer"], "`cell` must be one of"),
+        (["train", "sentiment", "--pooling", "min"], "`pooling` must be one of"),
+        (["train", "sentiment", "--units", "0"], "`units` must be a positive integer"),
+        (["train", "sentiment", "--validation-split", "0"], "validation_split"),
+        (["predict", "sentiment", "--model", "/nonexistent/model", "hi"], "/nonexistent/model"),
+    ],
+)
+def test_bad_arguments_are_one_clear_line(argv, match, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error:") and match in err
+
+
+def test_missing_data_names_the_paths_tried(tmp_path, capsys):
+    assert cli.main(["train", "sentiment", "--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "r")]) == 2
+    assert str(tmp_path) in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""Task pipelines: data -> model -> trainer -> evaluation -> export, one module per task."""
