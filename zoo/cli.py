@@ -16,7 +16,7 @@ def _cells(args):
         print(f"{'':14s} weights at units={args.units}, input_dim={args.input_dim}: {layout}")
 
 
-DEFAULT_MODELS = {"sentiment": "imdb_sentiment"}
+DEFAULT_MODELS = {"sentiment": "imdb_sentiment", "generator": "shakespeare_char"}
 
 
 def default_model_dir(task):
@@ -41,17 +41,48 @@ def _train_sentiment(args):
         print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
 
 
-def _predict_sentiment(args):
+def _train_generator(args):
+    import json
+
+    from zoo.tasks import generator
+
+    metrics = generator.train(*generator.from_arguments(args), command=args.command_line)
+    keys = ("test_loss", "validation_loss", "nanogpt_val_loss", "best_epoch", "seconds_per_epoch", "samples")
+    print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=2))
+    if "export_dir" in metrics:
+        print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
+
+
+def _saved_model_dir(path, task):
     from pathlib import Path
 
+    path = Path(path) if path else default_model_dir(task)
+    if not (path / "saved_model.pb").exists():
+        raise ValueError(f"no SavedModel at {path} (expected {path / 'saved_model.pb'}).")
+    return path
+
+
+def _generate(args):
+    import tensorflow as tf
+
+    if args.length < 0:
+        raise ValueError(f"`length` must be >= 0; got length={args.length}.")
+    model = tf.saved_model.load(str(_saved_model_dir(args.model, "generator")))
+    prompt = args.prompt.replace("\\n", "\n")
+    out = model.signatures["generate"](
+        prompt=tf.constant(prompt), length=tf.constant(args.length, tf.int32),
+        temperature=tf.constant(args.temperature, tf.float32), seed=tf.constant(args.seed, tf.int32),
+    )
+    print(prompt + out["text"].numpy().decode("utf-8"))
+
+
+def _predict_sentiment(args):
     import tensorflow as tf
 
     texts = args.text or [line.rstrip("\n") for line in sys.stdin]
     if texts == ["-"]:
         texts = [line.rstrip("\n") for line in sys.stdin]
-    path = Path(args.model) if args.model else default_model_dir("sentiment")
-    if not (path / "saved_model.pb").exists():
-        raise ValueError(f"no SavedModel at {path} (expected {path / 'saved_model.pb'}).")
+    path = _saved_model_dir(args.model, "sentiment")
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     out = serve(text=tf.constant(texts, tf.string))
     for probability, label, text in zip(out["probability"].numpy(), out["label"].numpy(), texts):
@@ -83,6 +114,31 @@ def build_parser():
 
     sentiment_task.add_arguments(sentiment)
     sentiment.set_defaults(func=_train_sentiment)
+
+    gen = train_tasks.add_parser(
+        "generator",
+        help="Tiny Shakespeare character language model (stateful truncated BPTT), or speaker-conditioned",
+        description="Train a character-level generator on Tiny Shakespeare with stateful truncated backpropagation "
+        "through time, report nats per character on the validation and test splits (each run as one stream), "
+        "write samples and export a SavedModel with `generate` and `score` signatures. With --condition speaker, "
+        "train a generator whose initial state is set by the speaker instead. Rerun the same command to resume.",
+    )
+    from zoo.tasks import generator as generator_task
+
+    generator_task.add_arguments(gen)
+    gen.set_defaults(func=_train_generator)
+
+    generate = sub.add_parser(
+        "generate",
+        help="continue a prompt with an exported character model",
+        description="Print PROMPT followed by LENGTH generated characters (\\n in PROMPT is a newline).",
+    )
+    generate.add_argument("prompt", nargs="?", default="\n", help="text to continue (default: a newline)")
+    generate.add_argument("--length", type=int, default=300, help="characters to generate (default 300)")
+    generate.add_argument("--temperature", type=float, default=0.8, help="sampling temperature; 0 is greedy (default 0.8)")
+    generate.add_argument("--seed", type=int, default=0, help="sampling seed: same seed, same text (default 0)")
+    generate.add_argument("--model", help="SavedModel folder (default: saved_models/shakespeare_char)")
+    generate.set_defaults(func=_generate)
 
     predict = sub.add_parser("predict", help="run an exported model on raw text")
     predict_tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)

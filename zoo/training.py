@@ -121,11 +121,14 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
 
     Args:
         model: a built ``keras.Model``.
-        train_data, validation_data: batched ``tf.data.Dataset``s of ``(inputs, targets)``.
+        train_data, validation_data: batched ``tf.data.Dataset``s of ``(inputs, targets)``
+            (``validation_data`` may be None when a callback provides the validation metrics).
         config: a :class:`TrainConfig`.
         run_dir: the run folder (created if needed; see the module docstring).
         loss, metrics: passed to ``model.compile``.
-        callbacks: extra Keras callbacks.
+        callbacks: extra Keras callbacks, run before the trainer's own at each epoch end, so a
+            metric one adds to ``logs`` (e.g. ``val_loss`` computed its own way) is checkpointed,
+            early-stopped on and logged.
 
     Returns:
         The per-epoch history of the whole run (all resumes), read back from ``log.csv``. The model
@@ -146,7 +149,8 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
     best_so_far = json.loads(stopping_path.read_text())["best"] if stopping_path.exists() else None
     mode = _mode(config.monitor)
     callbacks = [
-        _EpochTimer(),  # first, so the loggers below see its entry
+        *callbacks,  # first: metrics they add to the logs (e.g. a streamed validation loss) are monitored
+        _EpochTimer(),  # before the loggers, so they see its entry
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(
             str(best_path),
@@ -158,7 +162,6 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
         ),
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
-        *callbacks,
     ]
     if config.patience:
         callbacks.append(

@@ -1,0 +1,132 @@
+"""Tiny Shakespeare (Karpathy's char-rnn corpus, 1,115,394 characters) through tensorflow-datasets.
+
+TFDS's ``tiny_shakespeare`` splits the text 90/5/5 into train, validation and test (each one long
+string). Offline, TFDS prepares it from a local ``input.txt``: ``data_dir`` / ``$ZOO_DATA_DIR`` may
+be the file itself, its folder, or a folder holding ``tinyshakespeare/input.txt``; it is handed to TFDS
+as the manual download folder. Without a local copy TFDS downloads the official file.
+
+Characters become ids with :class:`CharVocabulary`: 0 is reserved (padding, and characters outside
+the vocabulary), the training split's characters are 1..n in sorted order.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import resolve_data_dir
+
+SPLITS = ("train", "validation", "test")
+
+
+def find_input(data_dir=None):
+    """The local ``input.txt`` to read, or None if there is no local copy to look in."""
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        return None
+    candidates = [root] if root.is_file() else [root / "input.txt", root / "tinyshakespeare" / "input.txt"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"No Tiny Shakespeare under {root}: looked for {', '.join(map(str, candidates))}. Point --data-dir / "
+        "ZOO_DATA_DIR at input.txt or the folder that holds it."
+    )
+
+
+def load(data_dir=None, tfds_dir=None):
+    """``{"train", "validation", "test"}`` -> text (str), as TFDS's ``tiny_shakespeare`` splits it.
+
+    Args:
+        data_dir: where a local ``input.txt`` is (see the module docstring); None: $ZOO_DATA_DIR, else download.
+        tfds_dir: TFDS's data folder (default: TFDS's own, ``~/tensorflow_datasets``).
+    """
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
+
+    local = find_input(data_dir)
+    builder = tfds.builder("tiny_shakespeare", data_dir=tfds_dir)
+    config = tfds.download.DownloadConfig(manual_dir=str(local.parent)) if local else None
+    try:
+        builder.download_and_prepare(download_config=config)
+    except NonMatchingChecksumError as err:
+        raise ValueError(
+            f"{local} is not the Tiny Shakespeare input.txt (tensorflow-datasets checks its sha256: "
+            f"{str(err).splitlines()[-2].strip() if len(str(err).splitlines()) > 2 else err})."
+        ) from None
+    data = tfds.as_numpy(builder.as_dataset(split=list(SPLITS), batch_size=-1))
+    return {split: part["text"][0].decode("utf-8") for split, part in zip(SPLITS, data)}
+
+
+def source(data_dir=None):
+    """The local ``input.txt`` :func:`load` reads (None when TFDS downloads it)."""
+    return find_input(data_dir)
+
+
+class CharVocabulary:
+    """Characters <-> ids. Id 0 is reserved for padding and unknown characters; it is never a target."""
+
+    def __init__(self, chars):
+        chars = list(chars)
+        if len(set(chars)) != len(chars) or any(len(c) != 1 for c in chars) or not chars:
+            raise ValueError(f"chars must be distinct single characters; got {chars[:10]!r}...")
+        self.chars = chars
+        self._index = {c: i + 1 for i, c in enumerate(chars)}
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(sorted(set(text)))
+
+    def __len__(self):
+        """Number of ids, the reserved 0 included."""
+        return len(self.chars) + 1
+
+    def encode(self, text):
+        return np.array([self._index.get(c, 0) for c in text], np.int32)
+
+    def decode(self, ids):
+        return "".join(self.chars[i - 1] for i in np.asarray(ids).ravel() if i > 0)
+
+
+def stream_batches(ids, batch_size, seq_len):
+    """Inputs and targets for stateful truncated BPTT.
+
+    ``ids`` is cut into ``batch_size`` contiguous streams (row r holds the r-th slice of the text);
+    batch k holds columns ``[k*seq_len, (k+1)*seq_len)`` of every stream, so row r of batch k+1
+    continues row r of batch k and a stateful model can carry its state across. Targets are the
+    inputs shifted by one character. The tail that does not fill a whole batch is dropped.
+
+    Returns:
+        ``(inputs, targets)``, each int32 of shape (num_batches, batch_size, seq_len).
+    """
+    ids = np.asarray(ids, np.int32)
+    stream_len = (len(ids) - 1) // batch_size
+    num_batches = stream_len // seq_len
+    if num_batches < 1:
+        raise ValueError(
+            f"{len(ids)} characters are too few for batch_size={batch_size} streams of seq_len={seq_len} "
+            f"(need at least {batch_size * seq_len + 1})."
+        )
+    usable = num_batches * seq_len
+    streams_in = np.stack([ids[r * stream_len : r * stream_len + usable] for r in range(batch_size)])
+    streams_out = np.stack([ids[r * stream_len + 1 : r * stream_len + usable + 1] for r in range(batch_size)])
+
+    def cut(streams):  # (batch, num_batches*seq_len) -> (num_batches, batch, seq_len)
+        return streams.reshape(batch_size, num_batches, seq_len).transpose(1, 0, 2)
+
+    return cut(streams_in), cut(streams_out)
+
+
+_SPEAKER = re.compile(r"^([A-Z][A-Za-z' ]+?):\n", re.MULTILINE)
+
+
+def speeches(text):
+    """``(speaker, speech)`` pairs: the play text is blocks of ``NAME:\\n`` followed by lines."""
+    matches = list(_SPEAKER.finditer(text))
+    pairs = []
+    for match, following in zip(matches, matches[1:] + [None]):
+        end = following.start() if following else len(text)
+        speech = text[match.end() : end].strip("\n")
+        if speech:
+            pairs.append((match.group(1), speech + "\n"))
+    return pairs

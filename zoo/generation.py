@@ -1,0 +1,118 @@
+"""Scoring and sampling with character language models (plain TensorFlow graphs, exportable).
+
+Everything here works on an ``inference_model`` (``(ids, *states) -> (logits, *states)``, see
+``zoo.models.generator``), so the same functions serve training-time evaluation, the Python API and
+the exported SavedModel's ``generate`` and ``score`` signatures.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.models.generator import inference_model, state_sizes
+
+MAX_LENGTH = 100_000  # longest continuation one call may ask for (guards against runaway loops)
+
+
+def zero_states(infer, batch_size):
+    """Zero initial states for ``infer`` (an inference model) at ``batch_size``."""
+    return [tf.zeros(tf.stack([batch_size, spec.shape[-1]])) for spec in infer.inputs[1:]]
+
+
+def stream_nll(infer, ids, chunk=2048):
+    """Mean negative log-likelihood (nats per character) of ``ids[1:]`` given the characters before.
+
+    The whole sequence is one stream: it is fed ``chunk`` characters at a time with the state
+    carried across, so the result equals one pass over the entire text.
+    """
+    ids = np.asarray(ids, np.int32)
+    step = tf.function(lambda x, states: infer([x, *states], training=False), reduce_retracing=True)
+    states = zero_states(infer, 1)
+    total, count = 0.0, 0
+    for start in range(0, len(ids) - 1, chunk):
+        targets = ids[start + 1 : start + chunk + 1]
+        inputs = ids[start : start + len(targets)]
+        logits, *states = step(tf.constant(inputs[None]), states)
+        total += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits[0])))
+        count += len(targets)
+    return total / count
+
+
+def score_ids(infer, ids):
+    """Per-row mean nats per character of characters 2..n of each row of ``ids`` (0-padded on the right).
+
+    NaN for a row with fewer than two characters (there is nothing to predict).
+    """
+    # Two padding columns keep at least one step and one (masked) target even for an empty batch.
+    ids = tf.pad(tf.cast(ids, tf.int32), [[0, 0], [0, 2]])
+    inputs, targets = ids[:, :-1], ids[:, 1:]
+    logits, *_ = infer([inputs, *zero_states(infer, tf.shape(ids)[0])], training=False)
+    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+    weight = tf.cast(targets > 0, nll.dtype)
+    return tf.reduce_sum(nll * weight, axis=1) / tf.reduce_sum(weight, axis=1)
+
+
+def _pick(logits, temperature, top_k, seed):
+    """The next id from (1, vocab) logits: argmax at temperature <= 0, else a seeded top-k sample."""
+    logits = tf.concat([tf.fill([1, 1], -np.inf), logits[:, 1:]], axis=1)  # id 0 (padding) is never emitted
+
+    def sample():
+        scaled = logits / temperature
+        k = tf.minimum(top_k, tf.shape(scaled)[1] - 1)
+        kth = tf.math.top_k(scaled, k=tf.maximum(k, 1)).values[:, -1:]
+        limited = tf.where((top_k > 0) & (scaled < kth), -np.inf, scaled)
+        return tf.random.stateless_categorical(limited, 1, seed=seed, dtype=tf.int32)[:, 0]
+
+    return tf.cond(temperature > 0, sample, lambda: tf.argmax(logits, axis=1, output_type=tf.int32))
+
+
+def generate_ids(infer, prompt_ids, length, temperature, top_k, seed, initial_states):
+    """Feed ``prompt_ids`` (n >= 1,) from ``initial_states``, then emit ``length`` ids one at a time.
+
+    Sampling step ``i`` uses the stateless seed ``(seed, i)``: the same arguments give the same ids.
+    """
+    length = tf.clip_by_value(tf.cast(length, tf.int32), 0, MAX_LENGTH)
+    temperature = tf.cast(temperature, tf.float32)
+    logits, *states = infer([prompt_ids[None, :], *initial_states], training=False)
+    out = tf.TensorArray(tf.int32, size=length)
+
+    def body(i, last, states, out):
+        next_id = _pick(last, temperature, top_k, tf.stack([tf.cast(seed, tf.int32), i]))
+        logits, *states = infer([next_id[:, None], *states], training=False)
+        return i + 1, logits[:, -1, :], states, out.write(i, next_id[0])
+
+    _, _, _, out = tf.while_loop(lambda i, *_: i < length, body, (tf.constant(0), logits[:, -1, :], states, out))
+    return out.stack()
+
+
+def generate(model, vocabulary, prompt="\n", length=200, temperature=1.0, top_k=0, seed=0, condition=None):
+    """Continue ``prompt`` by ``length`` characters with a trained (conditional) generator.
+
+    Args:
+        model: a model from ``build_generator`` or ``build_conditional_generator``.
+        vocabulary: its ``CharVocabulary``.
+        prompt: one seed character or a string; characters outside the vocabulary are skipped, and
+            an empty prompt starts from a newline.
+        length: characters to emit.
+        temperature: softmax temperature; 0 is greedy (argmax).
+        top_k: sample only among the k most likely characters (0: all).
+        seed: sampling seed; the same arguments give the same text.
+        condition: the class id, for a conditional generator.
+
+    Returns:
+        The continuation (without the prompt).
+    """
+    from zoo.models.generator import condition_model
+
+    infer = inference_model(model)
+    prompt_ids = [i for i in vocabulary.encode(prompt) if i > 0] or [i for i in vocabulary.encode("\n") if i > 0][:1]
+    if condition is None:
+        states = zero_states(infer, 1)
+    else:
+        states = condition_model(model)(tf.constant([condition], tf.int32))
+        states = states if isinstance(states, (list, tuple)) else [states]
+    run = tf.function(generate_ids)
+    ids = run(infer, tf.constant(prompt_ids or [1], tf.int32), length, float(temperature), int(top_k), seed, states)
+    return vocabulary.decode(ids.numpy())
+
+
+__all__ = ["generate", "generate_ids", "score_ids", "state_sizes", "stream_nll", "zero_states"]

@@ -1,0 +1,179 @@
+"""One-to-many: character language models that emit a sequence from a seed, or from a condition.
+
+Three models share one set of weights:
+
+- the training model, ``build_generator`` (stateful for truncated BPTT) or
+  ``build_conditional_generator`` (a class id sets every layer's initial state);
+- ``inference_model(model)``: ``(ids, *states) -> (logits, *states)``, any batch size, stateless, for
+  scoring whole texts as one stream and for sampling one step at a time;
+- ``condition_model(model)`` (conditional only): class id -> the initial states.
+
+The inference models reuse the training model's layers and cells (no copies), so they always see
+the trained weights.
+"""
+
+import keras
+from keras import ops, tree
+
+from zoo import cells
+from zoo.layers import OneHot, Recurrent
+from zoo.validation import one_of, positive_int, rate
+
+INPUT_MODES = ("embedding", "onehot")
+
+
+def _body(cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, cell_kwargs):
+    for arg, value in (("vocab_size", vocab_size), ("units", units), ("num_layers", num_layers)):
+        positive_int(arg, value)
+    one_of("input_mode", input_mode, INPUT_MODES)
+    rate("dropout", dropout)
+    if input_mode == "embedding":
+        positive_int("embedding_dim", embedding_dim)
+        encode = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+    else:
+        encode = OneHot(vocab_size, name="one_hot")
+    recurrent = [
+        Recurrent(cells.get(cell, units=units, **cell_kwargs), return_sequences=True, stateful=stateful,
+                  name=f"recurrent_{i}")
+        for i in range(num_layers)
+    ]
+    logits = keras.layers.Dense(vocab_size, name="logits")
+    return encode, recurrent, logits
+
+
+def _wire(ids, encode, recurrent, logits, dropout, initial_states=None):
+    x = encode(ids)
+    for i, layer in enumerate(recurrent):
+        x = layer(x, initial_state=None if initial_states is None else initial_states[i])
+        x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x) if dropout else x
+    return logits(x)
+
+
+def build_generator(
+    cell="gru",
+    vocab_size=66,
+    embedding_dim=64,
+    units=256,
+    num_layers=2,
+    dropout=0.0,
+    input_mode="embedding",
+    batch_size=None,
+    stateful=False,
+    name="generator",
+    **cell_kwargs,
+):
+    """Character ids (batch, time) -> next-character logits (batch, time, vocab_size).
+
+    Input encoding (embedding or one-hot; id 0 is padding and masked) -> ``num_layers`` stacked
+    ``Recurrent`` layers of ``cell`` (dropout after each) -> Dense logits.
+
+    Args:
+        cell: a registered cell name.
+        vocab_size: number of ids, the reserved id 0 included.
+        embedding_dim: embedding size (``input_mode="embedding"``).
+        units, num_layers: size and depth of the recurrent stack.
+        dropout: rate of the dropout after each recurrent layer.
+        input_mode: "embedding" or "onehot" (one-hot characters straight into the first cell).
+        batch_size, stateful: for truncated BPTT, ``stateful=True`` with a fixed ``batch_size``
+            carries each layer's final state into the next batch (reset with ``reset_states``).
+        **cell_kwargs: passed to every cell.
+    """
+    if stateful:
+        positive_int("batch_size", batch_size)
+    encode, recurrent, logits = _body(
+        cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, cell_kwargs
+    )
+    ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")
+    return keras.Model(ids, _wire(ids, encode, recurrent, logits, dropout), name=name)
+
+
+def build_conditional_generator(
+    cell="gru",
+    num_classes=2,
+    vocab_size=66,
+    embedding_dim=64,
+    condition_dim=32,
+    units=256,
+    num_layers=2,
+    dropout=0.0,
+    input_mode="embedding",
+    name="conditional_generator",
+    **cell_kwargs,
+):
+    """(class id (batch,), character ids (batch, time)) -> next-character logits (batch, time, vocab).
+
+    The one-to-many pattern of captioning: a single non-sequential input (here a class id through an
+    embedding) sets the initial state of every layer, ``state = tanh(Dense(class_embedding))`` per
+    state tensor; the characters are then generated as by :func:`build_generator`.
+    """
+    positive_int("num_classes", num_classes)
+    positive_int("condition_dim", condition_dim)
+    encode, recurrent, logits = _body(
+        cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, False, cell_kwargs
+    )
+    embed_condition = keras.layers.Embedding(num_classes, condition_dim, name="condition_embedding")
+    to_states = [
+        [keras.layers.Dense(size, activation="tanh", name=f"initial_state_{i}_{j}")
+         for j, size in enumerate(tree.flatten(layer.cell.state_size))]
+        for i, layer in enumerate(recurrent)
+    ]
+
+    condition = keras.Input(shape=(), dtype="int32", name="condition")
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    c = embed_condition(condition)
+    states = [[dense(c) for dense in layer] for layer in to_states]
+    out = _wire(ids, encode, recurrent, logits, dropout, initial_states=states)
+    return keras.Model({"condition": condition, "ids": ids}, out, name=name)
+
+
+def _parts(model):
+    encode = next(layer for layer in model.layers if layer.name in ("embedding", "one_hot"))
+    recurrent = [layer for layer in model.layers if isinstance(layer, Recurrent)]
+    return encode, recurrent, model.get_layer("logits")
+
+
+def state_sizes(model):
+    """The flat list of state sizes of ``model``'s recurrent layers, in order."""
+    return [size for layer in _parts(model)[1] for size in tree.flatten(layer.cell.state_size)]
+
+
+def inference_model(model):
+    """``(ids, *states) -> (logits, *final_states)`` sharing ``model``'s weights; stateless, any batch.
+
+    States are flat: every state tensor of layer 0, then of layer 1, ... (see :func:`state_sizes`).
+    Padding (id 0) is masked: a padded step carries the state through unchanged.
+    """
+    encode, recurrent, logits = _parts(model)
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    states_in = [keras.Input(shape=(size,), name=f"state_{k}") for k, size in enumerate(state_sizes(model))]
+    x = encode(ids)
+    states_out, k = [], 0
+    for layer in recurrent:
+        n = len(tree.flatten(layer.cell.state_size))
+        twin = Recurrent(layer.cell, return_sequences=True, return_state=True, name=f"{layer.name}_inference")
+        x, *final = twin(x, initial_state=states_in[k : k + n] if n > 1 else states_in[k])
+        states_out += final
+        k += n
+    return keras.Model([ids, *states_in], [logits(x), *states_out], name=f"{model.name}_inference")
+
+
+def condition_model(model):
+    """Class id (batch,) -> the flat initial states of a conditional generator (shared weights)."""
+    condition = keras.Input(shape=(), dtype="int32", name="condition")
+    c = model.get_layer("condition_embedding")(condition)
+    outputs = []
+    for i, layer in enumerate(_parts(model)[1]):
+        for j in range(len(tree.flatten(layer.cell.state_size))):
+            outputs.append(model.get_layer(f"initial_state_{i}_{j}")(c))
+    return keras.Model(condition, outputs, name=f"{model.name}_condition")
+
+
+def reset_states(model):
+    """Zero the carried state of every stateful recurrent layer of ``model``."""
+    for layer in _parts(model)[1]:
+        if layer.stateful:
+            layer.reset_state()
+
+
+def zero_states(model, batch_size):
+    return [ops.zeros((batch_size, size)) for size in state_sizes(model)]
