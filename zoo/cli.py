@@ -30,25 +30,12 @@ def default_model_dir(task):
     raise ValueError(f"no exported {task} model found at saved_models/{name}/; pass --model PATH.")
 
 
-def _train_sentiment(args):
+def _train(args):
     import json
 
-    from zoo.tasks import sentiment
-
-    metrics = sentiment.train(*sentiment.from_arguments(args), command=args.command_line)
-    print(json.dumps({k: metrics[k] for k in ("test", "best_epoch", "seconds_per_epoch")}, indent=2))
-    if "export_dir" in metrics:
-        print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
-
-
-def _train_generator(args):
-    import json
-
-    from zoo.tasks import generator
-
-    metrics = generator.train(*generator.from_arguments(args), command=args.command_line)
-    keys = ("test_loss", "validation_loss", "nanogpt_val_loss", "best_epoch", "seconds_per_epoch", "samples")
-    print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=2))
+    task = args.task_module
+    metrics = task.train(*task.from_arguments(args), command=args.command_line)
+    print(json.dumps({k: metrics[k] for k in task.REPORT if k in metrics}, indent=2))
     if "export_dir" in metrics:
         print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
 
@@ -103,30 +90,14 @@ def build_parser():
 
     train = sub.add_parser("train", help="train a task's model (resumable; see `zoo train TASK --help`)")
     train_tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-    sentiment = train_tasks.add_parser(
-        "sentiment",
-        help="IMDB reviews -> positive/negative (or 1-10 stars)",
-        description="Train an IMDB sentiment (or star-rating) model, evaluate it on the 25,000 test reviews, "
-        "write metrics.json and export a SavedModel that serves raw text. Interrupt at any time and rerun "
-        "the same command to resume from the last finished epoch.",
-    )
-    from zoo.tasks import sentiment as sentiment_task
+    from zoo.tasks import generator, sentiment
 
-    sentiment_task.add_arguments(sentiment)
-    sentiment.set_defaults(func=_train_sentiment)
-
-    gen = train_tasks.add_parser(
-        "generator",
-        help="Tiny Shakespeare character language model (stateful truncated BPTT), or speaker-conditioned",
-        description="Train a character-level generator on Tiny Shakespeare with stateful truncated backpropagation "
-        "through time, report nats per character on the validation and test splits (each run as one stream), "
-        "write samples and export a SavedModel with `generate` and `score` signatures. With --condition speaker, "
-        "train a generator whose initial state is set by the speaker instead. Rerun the same command to resume.",
-    )
-    from zoo.tasks import generator as generator_task
-
-    generator_task.add_arguments(gen)
-    gen.set_defaults(func=_train_generator)
+    for task in (sentiment, generator):
+        name = task.__name__.rsplit(".", 1)[1]
+        summary, _, details = task.__doc__.partition("\n\n")
+        parser_ = train_tasks.add_parser(name, help=summary.strip(), description=task.__doc__.strip())
+        task.add_arguments(parser_)
+        parser_.set_defaults(func=_train, task_module=task)
 
     generate = sub.add_parser(
         "generate",

@@ -52,6 +52,48 @@ class TrainConfig:
             raise ValueError(f"`clipnorm` and `patience` must be >= 0; got {self.clipnorm!r}, {self.patience!r}.")
 
 
+TRAIN_HELP = {
+    "epochs": "maximum epochs",
+    "batch_size": "examples per batch",
+    "learning_rate": "Adam learning rate",
+    "clipnorm": "clip each gradient to this norm (0: off)",
+    "accumulation_steps": "average gradients over this many batches per update",
+    "patience": "stop after this many epochs without validation improvement (0: off)",
+    "monitor": "validation metric for early stopping and the best checkpoint",
+    "seed": "seed of initialization, dropout, shuffling and any data split",
+    "verbose": "progress display: auto, 0, 1 (bar) or 2 (one line per epoch)",
+}
+
+
+def add_task_arguments(parser, task_config_cls, help_texts, **defaults):
+    """Flags for a task: its config's fields, then :class:`TrainConfig`'s (``help_texts`` override
+    :data:`TRAIN_HELP`); ``defaults`` replace field defaults for this task."""
+    add_arguments(parser, task_config_cls, help_texts)
+    add_arguments(parser, TrainConfig, {**TRAIN_HELP, **help_texts})
+    parser.set_defaults(**defaults)
+
+
+def environment():
+    """Where a run ran: hardware and library versions, for metrics and model cards."""
+    import platform
+    from importlib.metadata import version
+
+    import tensorflow as tf
+
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    hardware = f"{platform.machine()} CPU x{os.cpu_count()}" + (f", GPU {', '.join(gpus)}" if gpus else ", no GPU")
+    return {"hardware": hardware, "versions": {"tensorflow": version("tensorflow"), "keras": keras.__version__}}
+
+
+def epoch_summary(history, monitor):
+    """Best epoch (1-based, by ``monitor``), epochs run, and seconds per epoch / in all, from a history."""
+    epochs = len(history["epoch"])
+    values = history[monitor]
+    best = (max if _mode(monitor) == "max" else min)(range(epochs), key=values.__getitem__)
+    total = sum(history["epoch_seconds"])
+    return {"best_epoch": best + 1, "epochs_run": epochs, "seconds_per_epoch": total / epochs, "training_seconds": total}
+
+
 def seed_everything(seed):
     """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``) before building anything."""
     keras.utils.set_random_seed(seed)

@@ -88,3 +88,36 @@ def test_archive_without_reviews_is_rejected(tmp_path):
         tar.add(tmp_path / "x.txt", arcname="x.txt")
     with pytest.raises(ValueError, match="holds no labelled reviews"):
         imdb.load(path)
+
+
+def write_urls(root, movies_of):
+    """urls_<folder>.txt: line i is the movie of review i (as in aclImdb)."""
+    for (split, folder), rows in REVIEWS.items():
+        lines = [f"http://www.imdb.com/title/{movies_of(split, folder, i)}/usercomments" for i in range(len(rows))]
+        (root / split / f"urls_{folder}.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_validation_holds_out_whole_movies(tmp_path, packed):
+    root = make_tree(tmp_path / "src")
+    # Three training movies of two reviews each: (pos 0, neg 0), (pos 1, neg 1), (pos 2, neg 2).
+    write_urls(root, lambda split, folder, i: f"tt{split}{i}")
+    data_dir = root
+    if packed:
+        data_dir = tmp_path / "aclImdb_urls.tar.gz"
+        with tarfile.open(data_dir, "w:gz") as tar:
+            tar.add(root, arcname="aclImdb")
+    by_text = {t: i for (split, _), rows in REVIEWS.items() if split == "train" for i, (t, _) in enumerate(rows)}
+    for seed in range(5):
+        splits = imdb.load(data_dir, validation_split=1 / 3, seed=seed)
+        val_movies = {by_text[t] for t in splits["validation"].texts}
+        train_movies = {by_text[t] for t in splits["train"].texts}
+        assert len(splits["validation"]) == 2 and len(val_movies) == 1 and not val_movies & train_movies
+
+
+def test_split_by_review_when_asked(tmp_path):
+    root = make_tree(tmp_path)
+    write_urls(root, lambda split, folder, i: "tt1")  # one movie: no whole-movie split could exist
+    assert len(imdb.load(root, validation_split=1 / 3, by_movie=False)["validation"]) == 2
+    with pytest.raises(ValueError, match="leaves no training reviews"):
+        imdb.load(root, validation_split=1 / 3)  # the only movie, whole, would leave nothing to train on

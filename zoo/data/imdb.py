@@ -22,6 +22,7 @@ from zoo.data import resolve_data_dir
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+_URLS = re.compile(r"(?:^|/)aclImdb/(train|test)/urls_(pos|neg|unsup)\.txt$")  # line i: the movie of review i
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Reviews:
 
 
 def _records_from_dir(root):
-    for path in sorted(root.glob("*/*/*.txt")):
-        match = _MEMBER.search(path.as_posix())
+    for path in sorted(root.glob("*/*/*.txt")) + sorted(root.glob("*/urls_*.txt")):
+        match = _MEMBER.search(path.as_posix()) or _URLS.search(path.as_posix())
         if match:
             yield match.groups(), path.read_bytes()
 
@@ -51,7 +52,7 @@ def _records_from_archive(path):
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
-                match = _MEMBER.search(member.name)
+                match = _MEMBER.search(member.name) or _URLS.search(member.name)
                 if match and member.isfile():
                     yield match.groups(), archive.extractfile(member).read()
     except (tarfile.TarError, OSError, EOFError) as err:
@@ -90,18 +91,50 @@ def source(data_dir=None):
     return find_source(data_dir) or _download()
 
 
-def load(data_dir=None, validation_split=0.1, seed=0, unsup=False):
+def _validation_index(rows, movies, fraction, seed, by_movie):
+    """Sorted indices of ``rows`` held out for validation: whole movies when their URLs are known."""
+    rng = np.random.default_rng(seed)
+    n_val = int(round(fraction * len(rows)))
+    urls = [movies.get((r[0], r[1]), [])[r[2]] if r[2] < len(movies.get((r[0], r[1]), [])) else None for r in rows]
+    if not by_movie or n_val == 0 or any(u is None for u in urls):
+        return np.sort(rng.permutation(len(rows))[:n_val])
+    groups = {}
+    for i, url in enumerate(urls):
+        groups.setdefault(url, []).append(i)
+    chosen = []
+    for url in rng.permutation(sorted(groups)):  # whole movies until the fraction is reached
+        if len(chosen) >= n_val:
+            break
+        chosen += groups[url]
+    if len(chosen) == len(rows):
+        raise ValueError(
+            f"holding out whole movies for validation_split={fraction} leaves no training reviews "
+            f"({len(groups)} movie(s)); use a smaller split or by_movie=False."
+        )
+    return np.sort(np.array(chosen, np.int64))
+
+
+def load(data_dir=None, validation_split=0.1, seed=0, unsup=False, by_movie=True):
     """Load IMDB as ``{"train", "validation", "test"}`` (+ ``"unsup"``) :class:`Reviews`.
 
-    ``validation_split`` of the 25,000 training reviews, chosen with ``seed``, become the
-    validation split; the test split is never touched for model selection.
+    About ``validation_split`` of the 25,000 training reviews, chosen with ``seed``, become the
+    validation split; the test split is never touched for model selection. With ``by_movie``
+    (default) whole movies are held out, using the ``urls_*.txt`` files that map each review to
+    its movie: the official test set's movies are disjoint from the training set's, and a
+    validation set sharing movies with training (their names, actors, plots) overestimates test
+    accuracy. Without the URL files the split is by review.
     """
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}.")
     path = source(data_dir)
     records = _records_from_dir(path) if path.is_dir() else _records_from_archive(path)
     by_split = {"train": [], "test": [], "unsup": []}
-    for (split, folder, index, rating), raw in records:
+    movies = {}  # (split, folder) -> the movie URL of each review id
+    for groups, raw in records:
+        if len(groups) == 2:
+            movies[groups] = raw.decode("utf-8", errors="replace").split()
+            continue
+        split, folder, index, rating = groups
         key = "unsup" if folder == "unsup" else split
         if key == "unsup" and not unsup:
             continue
@@ -118,11 +151,12 @@ def load(data_dir=None, validation_split=0.1, seed=0, unsup=False):
         splits[key] = Reviews(
             [r[3] for r in rows], np.array([r[4] for r in rows], np.int32), np.array([r[5] for r in rows], np.int32)
         )
-    order = np.random.default_rng(seed).permutation(len(splits["train"]))
-    n_val = int(round(validation_split * len(order)))
+    train_rows = sorted(by_split["train"], key=lambda r: (r[1], r[2]))
+    val = _validation_index(train_rows, movies, validation_split, seed, by_movie)
+    train = np.setdiff1d(np.arange(len(train_rows)), val)
     result = {
-        "train": splits["train"].take(np.sort(order[n_val:])),
-        "validation": splits["train"].take(np.sort(order[:n_val])),
+        "train": splits["train"].take(train),
+        "validation": splits["train"].take(val),
         "test": splits["test"],
     }
     if unsup:

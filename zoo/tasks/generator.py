@@ -1,17 +1,15 @@
-"""Tiny Shakespeare character generation (one-to-many), unconditional or conditioned on the speaker.
+"""Tiny Shakespeare character language model (one-to-many), or one conditioned on the speaker.
 
-Unconditional (``condition="none"``): stateful truncated BPTT over ``batch_size`` contiguous streams
-of the training split, validation and test losses computed by running each whole split through the
-model as one stream, then a SavedModel with ``generate`` and ``score`` signatures.
-
-Conditional (``condition="speaker"``): each speech of the ``speakers`` most frequent speakers of the
-training split is a sequence; the speaker's id sets every layer's initial state. Speeches are held
-out for validation with the seed. Samples for each speaker go into ``samples.json``.
+Unconditional (--condition none): stateful truncated backpropagation through time over batch-size
+contiguous streams of the training split; validation and test losses (nats per character) from
+running each whole split through the model as one stream; samples; a SavedModel with `generate` and
+`score` signatures and its model card. Conditional (--condition speaker): every speech of the most
+frequent speakers is a sequence whose initial state is set by the speaker's id; samples for each
+speaker go to samples.json. Interrupt at any time and rerun the same command to resume.
 """
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import keras
@@ -21,7 +19,6 @@ import tensorflow as tf
 from zoo import cells, export, generation, training
 from zoo.data import describe_source, shakespeare
 from zoo.models import generator as models
-from zoo.tasks.sentiment import _hardware, _version
 from zoo.validation import one_of, positive_int, rate
 
 CONDITIONS = ("none", "speaker")
@@ -56,6 +53,7 @@ class GeneratorConfig:
         rate("dropout", self.dropout)
 
 
+REPORT = ("test_loss", "validation_loss", "nanogpt_val_loss", "best_epoch", "seconds_per_epoch", "samples")
 HELP = {
     "cell": f"recurrent cell, one of {cells.names()}",
     "units": "units per recurrent layer",
@@ -72,22 +70,13 @@ HELP = {
     "tfds_dir": "tensorflow-datasets data folder (default: TFDS's own)",
     "run_dir": "run folder: config, checkpoints, logs, metrics (rerun to resume)",
     "export_dir": "where the SavedModel goes (default <run_dir>/export)",
-    "epochs": "maximum epochs",
     "batch_size": "streams (condition none) or speeches (speaker) per batch",
-    "learning_rate": "Adam learning rate",
-    "clipnorm": "clip each gradient to this norm (0: off)",
-    "accumulation_steps": "average gradients over this many batches per update",
-    "patience": "stop after this many epochs without validation improvement (0: off)",
-    "monitor": "validation metric for early stopping and the best checkpoint",
     "seed": "seed of initialization, dropout, sampling and the speech split",
-    "verbose": "progress display: auto, 0, 1 (bar) or 2 (one line per epoch)",
 }
 
 
 def add_arguments(parser):
-    training.add_arguments(parser, GeneratorConfig, HELP)
-    training.add_arguments(parser, training.TrainConfig, HELP)
-    parser.set_defaults(batch_size=64, learning_rate=2e-3, epochs=30, patience=3)
+    training.add_task_arguments(parser, GeneratorConfig, HELP, batch_size=64, learning_rate=2e-3, epochs=30, patience=3)
 
 
 def from_arguments(args):
@@ -143,8 +132,7 @@ def train(config, train_config, command=None):
     vocabulary = shakespeare.CharVocabulary.from_text(text["train"])
     (run_dir / "vocabulary.json").write_text(json.dumps(vocabulary.chars) + "\n")
     common = {
-        "hardware": _hardware(),
-        "versions": {"tensorflow": _version("tensorflow"), "keras": keras.__version__},
+        **training.environment(),
         "data": data_info,
         "command": command,
         "seed": train_config.seed,
@@ -160,18 +148,13 @@ def train(config, train_config, command=None):
     history = training.fit(model, batches, None, train_config, run_dir, _loss(), callbacks=callbacks)
 
     infer = models.inference_model(model)
-    epochs = len(history["epoch"])
-    best = int(np.argmin(history["val_loss"]))
     metrics = {
         "task": "shakespeare_char",
         "test_loss": generation.stream_nll(infer, vocabulary.encode(text["test"])),
         "validation_loss": generation.stream_nll(infer, vocabulary.encode(text["validation"])),
         "nanogpt_val_loss": generation.stream_nll(infer, vocabulary.encode(text["validation"] + text["test"])),
         "train_loss_last_epoch": history["loss"][-1],
-        "best_epoch": best + 1,
-        "epochs_run": epochs,
-        "seconds_per_epoch": sum(history["epoch_seconds"]) / epochs,
-        "training_seconds": sum(history["epoch_seconds"]),
+        **training.epoch_summary(history, train_config.monitor),
         "parameters": model.count_params(),
         **common,
     }
@@ -225,15 +208,12 @@ def _train_conditional(config, train_config, text, vocabulary, run_dir, common):
     }
     model = _build(config, vocabulary, None, num_classes=len(names))
     history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, _loss())
-    epochs = len(history["epoch"])
     metrics = {
         "task": "shakespeare_speaker",
         "speakers": names,
         "speeches": {k: len(v) for k, v in split.items()},
         "validation_loss": float(model.evaluate(batches["validation"], verbose=0)),
-        "best_epoch": int(np.argmin(history["val_loss"])) + 1,
-        "epochs_run": epochs,
-        "seconds_per_epoch": sum(history["epoch_seconds"]) / epochs,
+        **training.epoch_summary(history, train_config.monitor),
         "parameters": model.count_params(),
         **common,
         "samples": {

@@ -1,14 +1,13 @@
-"""IMDB sentiment (many-to-one): raw reviews -> a probability of positive, or a 1-10 star rating.
+"""IMDB reviews -> positive/negative (or 1-10 stars), many-to-one.
 
-``train`` runs the whole slice: data -> vectorizer (adapted on train only) -> classifier -> generic
-trainer -> evaluation on the full 25,000-review test set -> ``metrics.json`` -> SavedModel export.
-``scripts/train_sentiment.py`` and ``zoo train sentiment`` are thin wrappers around it.
+Train a sentiment (or star-rating) model on the Large Movie Review Dataset: vectorizer adapted on the
+training reviews only, the classifier, the shared trainer, evaluation on all 25,000 test reviews,
+metrics.json, and (binary head) a SavedModel that serves raw text with its model card. Interrupt at
+any time and rerun the same command to resume from the last finished epoch.
 """
 
 import dataclasses
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -51,6 +50,7 @@ class SentimentConfig:
             raise ValueError(f"`validation_split` must be in (0, 1); got validation_split={self.validation_split!r}.")
 
 
+REPORT = ("test", "best_epoch", "seconds_per_epoch")
 HELP = {
     "cell": f"recurrent cell, one of {cells.names()}",
     "vocab_size": "vocabulary size, padding and out-of-vocabulary ids included",
@@ -66,23 +66,16 @@ HELP = {
     "data_dir": "aclImdb folder or archive, or a folder holding one (default $ZOO_DATA_DIR, else download)",
     "run_dir": "run folder: config, checkpoints, logs, metrics (rerun to resume)",
     "export_dir": "where the SavedModel goes (default <run_dir>/export)",
-    "epochs": "maximum epochs",
     "batch_size": "reviews per batch",
-    "learning_rate": "Adam learning rate",
-    "clipnorm": "clip each gradient to this norm (0: off)",
-    "accumulation_steps": "average gradients over this many batches per update",
-    "patience": "stop after this many epochs without validation improvement (0: off)",
     "monitor": "validation metric for early stopping and the best checkpoint "
     "(default: val_accuracy for the binary head, val_loss for rating)",
     "seed": "seed of the validation split, initialization, dropout and shuffling",
-    "verbose": "progress display: auto, 0, 1 (bar) or 2 (one line per epoch)",
 }
 
 
 def add_arguments(parser):
-    training.add_arguments(parser, SentimentConfig, HELP)
-    training.add_arguments(parser, training.TrainConfig, HELP)
-    parser.set_defaults(monitor=None)  # task default below: val_accuracy (binary) or val_loss (rating)
+    # monitor: the task default is set in from_arguments, val_accuracy (binary) or val_loss (rating)
+    training.add_task_arguments(parser, SentimentConfig, HELP, monitor=None)
 
 
 def from_arguments(args):
@@ -94,11 +87,6 @@ def from_arguments(args):
 
 def _targets(reviews, head):
     return reviews.labels if head == "binary" else reviews.ratings
-
-
-def _hardware():
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    return f"{platform.machine()} CPU x{os.cpu_count()}" + (f", GPU {', '.join(gpus)}" if gpus else ", no GPU")
 
 
 def train(config, train_config, command=None):
@@ -143,24 +131,17 @@ def train(config, train_config, command=None):
     history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, loss, metrics)
     test = model.evaluate(batches["test"], return_dict=True, verbose=0)
 
-    epochs = len(history.get("epoch", []))
-    best = (max if train_config.monitor.endswith("accuracy") else min)(
-        range(epochs), key=lambda e: history[train_config.monitor][e]
-    )
+    summary = training.epoch_summary(history, train_config.monitor)
     metrics = {
         "task": "imdb_sentiment" if config.head == "binary" else "imdb_rating",
         "test": {k: float(v) for k, v in test.items()},
         "test_examples": len(data["test"]),
         "validation_examples": len(data["validation"]),
-        "validation": {k[4:]: history[k][best] for k in history if k.startswith("val_")},
-        "best_epoch": best + 1,
-        "epochs_run": epochs,
-        "seconds_per_epoch": sum(history["epoch_seconds"]) / epochs,
-        "training_seconds": sum(history["epoch_seconds"]),
+        "validation": {k[4:]: history[k][summary["best_epoch"] - 1] for k in history if k.startswith("val_")},
+        **summary,
         "parameters": model.count_params(),
         "vocabulary": vectorizer.vocabulary_size(),
-        "hardware": _hardware(),
-        "versions": {"tensorflow": _version("tensorflow"), "keras": keras.__version__},
+        **training.environment(),
         "data": describe_source(source),
         "command": command,
         "seed": train_config.seed,
@@ -180,12 +161,6 @@ def train(config, train_config, command=None):
         metrics["export_dir"] = str(export_dir)
         metrics["export_bytes"] = export.folder_size(export_dir)
     return metrics
-
-
-def _version(package):
-    from importlib.metadata import version
-
-    return version(package)
 
 
 def model_card(config, train_config, metrics):
