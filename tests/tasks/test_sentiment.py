@@ -97,3 +97,14 @@ def test_bad_arguments_are_one_clear_line(argv, match, capsys):
 def test_missing_data_names_the_paths_tried(tmp_path, capsys):
     assert cli.main(["train", "sentiment", "--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "r")]) == 2
     assert str(tmp_path) in capsys.readouterr().err
+
+
+def test_word2vec_pretraining_initializes_the_embedding(tmp_path):
+    archive = make_archive(tmp_path)
+    argv = ["train", "sentiment", "--pretrain", "word2vec", "--pretrain-epochs", "1", "--data-dir", str(archive),
+            "--run-dir", str(tmp_path / "r"), *TINY]
+    assert cli.main(argv) == 0
+    summary = json.loads((tmp_path / "r" / "word2vec.json").read_text())
+    assert summary["texts"] == 4 + 1  # training reviews (validation held out) + the unlabelled one
+    assert (tmp_path / "r" / "word2vec_embedding.npy").exists()
+    assert "unlabelled reviews were used, without labels" in (tmp_path / "r" / "export" / "README.md").read_text()

@@ -34,6 +34,9 @@ class SentimentConfig:
     pooling: str = "max"
     dropout: float = 0.3
     head: str = "binary"
+    pretrain: str = "none"
+    pretrain_epochs: int = 5
+    train_embedding: bool = True
     validation_split: float = 0.1
     data_dir: str = ""  # empty: $ZOO_DATA_DIR, else the official download
     run_dir: str = "runs/sentiment"
@@ -43,13 +46,15 @@ class SentimentConfig:
         one_of("cell", self.cell, cells.names())
         one_of("pooling", self.pooling, POOLINGS)
         one_of("head", self.head, HEADS)
-        for name in ("vocab_size", "max_length", "embedding_dim", "units", "num_layers"):
+        one_of("pretrain", self.pretrain, PRETRAIN)
+        for name in ("vocab_size", "max_length", "embedding_dim", "units", "num_layers", "pretrain_epochs"):
             positive_int(name, getattr(self, name))
         rate("dropout", self.dropout)
         if not 0.0 < self.validation_split < 1.0:
             raise ValueError(f"`validation_split` must be in (0, 1); got validation_split={self.validation_split!r}.")
 
 
+PRETRAIN = ("none", "word2vec")
 REPORT = ("test", "best_epoch", "seconds_per_epoch")
 HELP = {
     "cell": f"recurrent cell, one of {cells.names()}",
@@ -62,6 +67,10 @@ HELP = {
     "pooling": f"how time steps become one vector, one of {POOLINGS}",
     "dropout": "dropout rate after the embedding, between layers and before the head",
     "head": "binary: probability of positive; rating: regress the 1-10 stars",
+    "pretrain": "none, or word2vec: initialize the embedding with word vectors learned (no labels) from the "
+    "training reviews and the 50,000 unlabelled ones",
+    "pretrain_epochs": "word2vec epochs over those texts",
+    "train_embedding": "fine-tune the embedding (false: keep the initial, e.g. pretrained, vectors fixed)",
     "validation_split": "fraction of the training reviews held out for validation (seeded)",
     "data_dir": "aclImdb folder or archive, or a folder holding one (default $ZOO_DATA_DIR, else download)",
     "run_dir": "run folder: config, checkpoints, logs, metrics (rerun to resume)",
@@ -95,7 +104,8 @@ def train(config, train_config, command=None):
     run_dir = Path(config.run_dir)
     training.seed_everything(train_config.seed)
     source = imdb.source(config.data_dir or None)
-    data = imdb.load(source, config.validation_split, seed=train_config.seed)
+    data = imdb.load(source, config.validation_split, seed=train_config.seed, unsup=config.pretrain != "none")
+    unlabelled = data.pop("unsup", None)
     command = command or f"python -c 'zoo.tasks.sentiment.train({config!r}, {train_config!r})'"
     training.write_config(
         run_dir, sentiment=config, train=train_config, data=describe_source(source), command=command
@@ -128,6 +138,9 @@ def train(config, train_config, command=None):
         loss, metrics = "binary_crossentropy", ["accuracy"]
     else:
         loss, metrics = "mse", ["mae"]
+    if config.pretrain == "word2vec":
+        model.get_layer("embedding").set_weights([_word2vec(config, train_config, data, unlabelled, vectorizer, run_dir)])
+    model.get_layer("embedding").trainable = config.train_embedding
     history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, loss, metrics)
     test = model.evaluate(batches["test"], return_dict=True, verbose=0)
 
@@ -163,9 +176,39 @@ def train(config, train_config, command=None):
     return metrics
 
 
+def _word2vec(config, train_config, data, unlabelled, vectorizer, run_dir):
+    """The pretrained embedding matrix, computed once per run (cached for resumes)."""
+    import numpy as np
+
+    from zoo.embeddings import word2vec_matrix
+
+    path = run_dir / "word2vec_embedding.npy"
+    if path.exists():
+        return np.load(path)
+    started = time.time()
+    matrix, found = word2vec_matrix(
+        data["train"].texts + unlabelled.texts,
+        vectorizer.get_vocabulary(),
+        config.embedding_dim,
+        epochs=config.pretrain_epochs,
+        seed=train_config.seed,
+    )
+    np.save(path, matrix)
+    summary = {"words_with_vectors": found, "vocabulary": len(matrix), "seconds": time.time() - started,
+               "texts": len(data["train"]) + len(unlabelled)}
+    (run_dir / "word2vec.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return matrix
+
+
 def model_card(config, train_config, metrics):
     """The exported model's README, every figure taken from ``metrics``."""
     direction = "bidirectional " if config.bidirectional else ""
+    unlabelled = (
+        "The 50,000 unlabelled reviews were used, without labels, with the training reviews to pretrain the word "
+        f"embedding (word2vec CBOW, {config.pretrain_epochs} epochs)."
+        if config.pretrain == "word2vec"
+        else "The unlabelled reviews were not used."
+    )
     return f"""# IMDB sentiment: {direction}{config.cell} ({config.num_layers} layer{"s" if config.num_layers > 1 else ""})
 
 A TensorFlow SavedModel that reads a raw English movie review and returns the probability that it is
@@ -206,9 +249,10 @@ example 84.3% (2 epochs). The recipe was chosen on the validation split; the tes
 
 ## Data
 Large Movie Review Dataset v1.0 (Maas et al. 2011), `{Path(metrics["data"]["path"]).name}`,
-sha256 `{metrics["data"]["sha256"]}`. 25,000 training reviews, of which {config.validation_split:.0%}
-(seed {train_config.seed}) were held out for validation; the vocabulary was adapted on the rest only.
-The 25,000 test reviews were used only for the final evaluation. The unlabelled reviews were not used.
+sha256 `{metrics["data"]["sha256"]}`. Of the 25,000 training reviews, {metrics["validation_examples"]}
+(whole movies, about {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation, so that,
+like the official test set, validation shares no movie with training; the vocabulary was adapted on the rest only.
+The 25,000 test reviews were used only for the final evaluation. {unlabelled}
 
 ## Reproduce
 ```
