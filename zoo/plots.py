@@ -15,6 +15,7 @@ def plot_runs(runs, path, metric="val_loss", x="time", title=None, ylabel=None):
         x: "time" (cumulative ``epoch_seconds``, in minutes) or "epoch".
     """
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -35,6 +36,8 @@ def plot_runs(runs, path, metric="val_loss", x="time", title=None, ylabel=None):
             xs = [e + 1 for e in log["epoch"]]
         ax.plot(xs, log[metric], marker="o", markersize=3, label=label)
     ax.set_xlabel("training time (minutes)" if x == "time" else "epoch")
+    if x == "epoch":
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(ylabel or metric)
     if title:
         ax.set_title(title)

@@ -38,6 +38,7 @@ class SentimentConfig:
     pretrain_epochs: int = 5
     train_embedding: bool = True
     validation_split: float = 0.1
+    validation_by_movie: bool = True
     data_dir: str = ""  # empty: $ZOO_DATA_DIR, else the official download
     run_dir: str = "runs/sentiment"
     export_dir: str = ""  # empty: <run_dir>/export (binary head only)
@@ -72,6 +73,7 @@ HELP = {
     "pretrain_epochs": "word2vec epochs over those texts",
     "train_embedding": "fine-tune the embedding (false: keep the initial, e.g. pretrained, vectors fixed)",
     "validation_split": "fraction of the training reviews held out for validation (seeded)",
+    "validation_by_movie": "hold out whole movies, as the official test set does (false: single reviews)",
     "data_dir": "aclImdb folder or archive, or a folder holding one (default $ZOO_DATA_DIR, else download)",
     "run_dir": "run folder: config, checkpoints, logs, metrics (rerun to resume)",
     "export_dir": "where the SavedModel goes (default <run_dir>/export)",
@@ -104,7 +106,10 @@ def train(config, train_config, command=None):
     run_dir = Path(config.run_dir)
     training.seed_everything(train_config.seed)
     source = imdb.source(config.data_dir or None)
-    data = imdb.load(source, config.validation_split, seed=train_config.seed, unsup=config.pretrain != "none")
+    data = imdb.load(
+        source, config.validation_split, seed=train_config.seed, unsup=config.pretrain != "none",
+        by_movie=config.validation_by_movie,
+    )
     unlabelled = data.pop("unsup", None)
     command = command or f"python -c 'zoo.tasks.sentiment.train({config!r}, {train_config!r})'"
     training.write_config(
@@ -140,6 +145,8 @@ def train(config, train_config, command=None):
         loss, metrics = "mse", ["mae"]
     if config.pretrain == "word2vec":
         model.get_layer("embedding").set_weights([_word2vec(config, train_config, data, unlabelled, vectorizer, run_dir)])
+    if config.head == "rating":  # start at the mean rating: regression from 0 to ~5.5 wastes the first epoch
+        model.get_layer("rating").bias.assign([float(data["train"].ratings.mean())])
     model.get_layer("embedding").trainable = config.train_embedding
     history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, loss, metrics)
     test = model.evaluate(batches["test"], return_dict=True, verbose=0)
@@ -200,9 +207,19 @@ def _word2vec(config, train_config, data, unlabelled, vectorizer, run_dir):
     return matrix
 
 
+def _versus(value, reference):
+    return f"{abs(value - reference) * 100:.2f} points {'above' if value >= reference else 'below'}"
+
+
 def model_card(config, train_config, metrics):
     """The exported model's README, every figure taken from ``metrics``."""
     direction = "bidirectional " if config.bidirectional else ""
+    held_out = (
+        f"(whole movies, about {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation, "
+        "so that, like the official test set, validation shares no movie with training"
+        if config.validation_by_movie
+        else f"(single reviews, {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation"
+    )
     unlabelled = (
         "The 50,000 unlabelled reviews were used, without labels, with the training reviews to pretrain the word "
         f"embedding (word2vec CBOW, {config.pretrain_epochs} epochs)."
@@ -234,7 +251,9 @@ probability of positive) and `label` (tf.string, [None], "positive" if probabili
 | validation (best epoch, {metrics["best_epoch"]} of {metrics["epochs_run"]}) | {metrics["validation_examples"]} | {metrics["validation"]["accuracy"]:.4f} | {metrics["validation"]["loss"]:.4f} |
 
 Published references on the same test set: Maas et al. (2011) 88.89%; the keras.io bidirectional LSTM
-example 84.3% (2 epochs). The recipe was chosen on the validation split; the test set was used once.
+example 84.3% (2 epochs). This model is {_versus(metrics["test"]["accuracy"], 0.8889)} Maas et al. and
+{_versus(metrics["test"]["accuracy"], 0.895)} the zoo's target of 89.5%. The recipe and the epoch
+were chosen on the validation split; the test set played no part in either.
 
 ## Model
 - Architecture: TextVectorization (vocabulary {metrics["vocabulary"]}, first {config.max_length} tokens) ->
@@ -250,8 +269,7 @@ example 84.3% (2 epochs). The recipe was chosen on the validation split; the tes
 ## Data
 Large Movie Review Dataset v1.0 (Maas et al. 2011), `{Path(metrics["data"]["path"]).name}`,
 sha256 `{metrics["data"]["sha256"]}`. Of the 25,000 training reviews, {metrics["validation_examples"]}
-(whole movies, about {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation, so that,
-like the official test set, validation shares no movie with training; the vocabulary was adapted on the rest only.
+{held_out}; the vocabulary was adapted on the rest only.
 The 25,000 test reviews were used only for the final evaluation. {unlabelled}
 
 ## Reproduce

@@ -1,0 +1,39 @@
+"""The models under saved_models/ load without zoo and behave as their model cards say."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "saved_models"
+
+SENTIMENT = """
+import json, sys
+sys.modules["zoo"] = None
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+out = serve(text=tf.constant(json.loads(sys.argv[2])))
+print(json.dumps({"label": [x.decode() for x in out["label"].numpy()], "probability": out["probability"].numpy().tolist()}))
+"""
+
+
+@pytest.mark.skipif(not (ROOT / "imdb_sentiment" / "saved_model.pb").exists(), reason="no shipped sentiment model")
+def test_shipped_sentiment_model_reads_raw_text_without_zoo():
+    path = ROOT / "imdb_sentiment"
+    texts = [
+        "A moving, beautifully acted film. One of the best I have seen in years.",
+        "Dull, predictable and far too long. The worst film I have seen in years.",
+        "",
+        b"\xff invalid bytes".decode("latin-1"),
+    ]
+    run = subprocess.run([sys.executable, "-c", SENTIMENT, str(path), json.dumps(texts)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["label"][:2] == ["positive", "negative"]
+    assert all(0 <= p <= 1 for p in out["probability"])
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["test_examples"] == 25000 and f"{metrics['test']['accuracy']:.4f}" in (path / "README.md").read_text()
+    assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
