@@ -37,3 +37,31 @@ def test_shipped_sentiment_model_reads_raw_text_without_zoo():
     metrics = json.loads((path / "metrics.json").read_text())
     assert metrics["test_examples"] == 25000 and f"{metrics['test']['accuracy']:.4f}" in (path / "README.md").read_text()
     assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
+
+
+GENERATOR = """
+import json, sys
+sys.modules["zoo"] = None
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+def g(prompt, length, seed):
+    out = model.signatures["generate"](prompt=tf.constant(prompt), length=tf.constant(length),
+                                       temperature=tf.constant(0.8), seed=tf.constant(seed))
+    return out["text"].numpy().decode()
+nll = model.signatures["score"](text=tf.constant(["ROMEO:\\nWhat light through yonder window breaks?", "qqqq zzzz xxxx"]))
+print(json.dumps({"a": g("ROMEO:", 80, 1), "b": g("ROMEO:", 80, 1), "odd": g("日本 @", 5, 2), "nll": nll["nll"].numpy().tolist()}))
+"""
+
+
+@pytest.mark.skipif(not (ROOT / "shakespeare_char" / "saved_model.pb").exists(), reason="no shipped char model")
+def test_shipped_char_model_generates_and_scores_without_zoo():
+    path = ROOT / "shakespeare_char"
+    run = subprocess.run([sys.executable, "-c", GENERATOR, str(path)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["a"] == out["b"] and len(out["a"]) == 80 and len(out["odd"]) == 5
+    shakespeare_like, gibberish = out["nll"]
+    assert shakespeare_like < gibberish  # the model prefers Shakespeare to noise
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert f"{metrics['test_loss']:.4f}" in (path / "README.md").read_text()
+    assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
