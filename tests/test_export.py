@@ -136,3 +136,14 @@ def test_successful_write_replaces_the_folder(tmp_path):
     export.atomic_write_dir(target, lambda tmp: (tmp / "new").write_text("new"))
     assert sorted(p.name for p in target.iterdir()) == ["new"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_every_weight_is_stored_once(exported):
+    model, _, path = exported
+    reader = tf.train.load_checkpoint(str(path / "variables" / "variables"))
+    stored = sum(
+        int(np.prod(shape))
+        for name, shape in reader.get_variable_to_shape_map().items()
+        if reader.get_variable_to_dtype_map()[name] == tf.float32
+    )
+    assert stored == model.count_params()

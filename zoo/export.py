@@ -74,7 +74,8 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
 
     def write(tmp):
         archive = keras.export.ExportArchive()
-        archive.track(model)
+        # Only the layer holding lookup tables is tracked: the endpoint captures the model's weights
+        # anyway, and tracking the model too stores every weight twice (keras-team/keras#23553).
         archive.track(vectorizer)
         archive.add_endpoint(SIGNATURE, serve, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         archive.write_out(str(tmp), verbose=False)
@@ -124,8 +125,7 @@ def export_char_generator(model, chars, path, extra_files=None):
 
     def write(tmp):
         archive = keras.export.ExportArchive()
-        archive.track(infer)
-        archive.track(lookup)
+        archive.track(lookup)  # the weights come in through the endpoints (see export_text_classifier)
         archive.add_endpoint(
             "generate",
             generate,
