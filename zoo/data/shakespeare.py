@@ -10,7 +10,6 @@ the vocabulary), the training split's characters are 1..n in sorted order.
 """
 
 import re
-from pathlib import Path
 
 import numpy as np
 

@@ -11,7 +11,6 @@ import json
 import time
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from zoo import cells, export, training
