@@ -79,7 +79,7 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
         archive.track(vectorizer)
         archive.add_endpoint(SIGNATURE, serve, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         archive.write_out(str(tmp), verbose=False)
-        _write_files(tmp, extra_files)
+        write_files(tmp, extra_files)
 
     return atomic_write_dir(path, write)
 
@@ -138,7 +138,7 @@ def export_char_generator(model, chars, path, extra_files=None):
         )
         archive.add_endpoint("score", score, input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         archive.write_out(str(tmp), verbose=False)
-        _write_files(tmp, extra_files)
+        write_files(tmp, extra_files)
 
     return atomic_write_dir(path, write)
 
@@ -155,7 +155,8 @@ def generation_speed(path, length=2000, prompt="ROMEO:\n"):
     return length / (time.perf_counter() - start)
 
 
-def _write_files(folder, files):
+def write_files(folder, files):
+    """Write ``{name: text or dict (as JSON)}`` into ``folder`` (e.g. a model card beside an export)."""
     for name, content in (files or {}).items():
         text = content if isinstance(content, str) else json.dumps(content, indent=2, sort_keys=True) + "\n"
         (Path(folder) / name).write_text(text)

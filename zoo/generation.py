@@ -8,7 +8,7 @@ the exported SavedModel's ``generate`` and ``score`` signatures.
 import numpy as np
 import tensorflow as tf
 
-from zoo.models.generator import inference_model, state_sizes
+from zoo.models.generator import inference_model
 
 MAX_LENGTH = 100_000  # longest continuation one call may ask for (guards against runaway loops)
 
@@ -115,4 +115,4 @@ def generate(model, vocabulary, prompt="\n", length=200, temperature=1.0, top_k=
     return vocabulary.decode(ids.numpy())
 
 
-__all__ = ["generate", "generate_ids", "score_ids", "state_sizes", "stream_nll", "zero_states"]
+__all__ = ["generate", "generate_ids", "score_ids", "stream_nll", "zero_states"]

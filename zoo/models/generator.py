@@ -13,7 +13,7 @@ the trained weights.
 """
 
 import keras
-from keras import ops, tree
+from keras import tree
 
 from zoo import cells
 from zoo.layers import OneHot, Recurrent
@@ -174,6 +174,3 @@ def reset_states(model):
         if layer.stateful:
             layer.reset_state()
 
-
-def zero_states(model, batch_size):
-    return [ops.zeros((batch_size, size)) for size in state_sizes(model)]

@@ -166,9 +166,8 @@ def train(config, train_config, command=None):
     export_dir = Path(config.export_dir or run_dir / "export")
     files = {"config.json": json.loads((run_dir / "config.json").read_text())}
     export.export_char_generator(model, vocabulary.chars, export_dir, extra_files=files)
-    metrics["generate_chars_per_second"] = export.generation_speed(export_dir)
-    files.update({"metrics.json": metrics, "README.md": model_card(config, train_config, metrics)})
-    export.export_char_generator(model, vocabulary.chars, export_dir, extra_files=files)
+    metrics["generate_chars_per_second"] = export.generation_speed(export_dir)  # measured on the export itself
+    export.write_files(export_dir, {"metrics.json": metrics, "README.md": model_card(config, train_config, metrics)})
     metrics["export_dir"] = str(export_dir)
     metrics["export_bytes"] = export.folder_size(export_dir)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
