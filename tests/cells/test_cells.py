@@ -10,7 +10,7 @@ rng = np.random.default_rng(7)
 
 
 def test_registry_names():
-    assert zoo.cells.names() == ["elman", "gru", "peephole_lstm"]
+    assert zoo.cells.names() == ["elman", "gru", "peephole_lstm", "second_order"]
 
 
 @pytest.mark.parametrize("name, cls", [("elman", zoo.cells.ElmanCell), ("gru", zoo.cells.GRUCell), ("peephole_lstm", zoo.cells.PeepholeLSTMCell)])

@@ -10,12 +10,14 @@ from zoo.cells.base import ZooCell
 from zoo.cells.elman import ElmanCell
 from zoo.cells.gru import GRUCell
 from zoo.cells.peephole_lstm import PeepholeLSTMCell
+from zoo.cells.second_order import SecondOrderCell
 
 _REGISTRY = MappingProxyType(
     {
         "elman": ElmanCell,
         "gru": GRUCell,
         "peephole_lstm": PeepholeLSTMCell,
+        "second_order": SecondOrderCell,
     }
 )
 
@@ -34,4 +36,4 @@ def get(name, **kwargs):
     return cls(**kwargs)
 
 
-__all__ = ["ElmanCell", "GRUCell", "PeepholeLSTMCell", "ZooCell", "get", "names"]
+__all__ = ["ElmanCell", "GRUCell", "PeepholeLSTMCell", "SecondOrderCell", "ZooCell", "get", "names"]

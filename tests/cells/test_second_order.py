@@ -1,0 +1,297 @@
+"""SecondOrderCell against NumPy references written from Giles et al. 1992 and Sutskever et al. 2011."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests import reference
+from tests.conftest import INPUT_DIM, UNITS
+
+RANK = 5  # differs from INPUT_DIM and UNITS, so a transposed factor weight cannot pass
+FORMS = {"full": {}, "factorised": {"rank": RANK}}
+rng = np.random.default_rng(21)
+X = rng.normal(size=(3, 6, INPUT_DIM))
+MASK = np.arange(6)[None, :] < np.array([6, 4, 1])[:, None]  # right-padded, mixed lengths
+
+
+def phi(pre, activation):
+    return np.tanh(pre) if activation == "tanh" else reference.sigmoid(pre)
+
+
+def second_order_step(x, states, W, b, activation="tanh"):
+    """Giles et al. 1992: h_t,i = φ(Σ_jk W_ijk x_t,j h_{t-1},k + b_i), W indexed [i, j, k]."""
+    (h,) = states
+    h = phi(np.einsum("ijk,bj,bk->bi", W, x, h) + b, activation)
+    return h, [h]
+
+
+def multiplicative_step(x, states, W_mx, W_mh, W_hm, W_hx, b, activation="tanh"):
+    """Sutskever, Martens & Hinton 2011: m_t = (x_t W_mx) ⊙ (h_{t-1} W_mh); h_t = φ(m_t W_hm + x_t W_hx + b)."""
+    (h,) = states
+    m = (x @ W_mx) * (h @ W_mh)
+    h = phi(m @ W_hm + x @ W_hx + b, activation)
+    return h, [h]
+
+
+def make(form, activation="tanh", dtype="float32", weights_seed=0, input_dim=INPUT_DIM, **extra):
+    """A built cell with random weights and the NumPy step bound to them."""
+    cell = zoo.cells.get("second_order", units=UNITS, activation=activation, dtype=dtype, **FORMS[form], **extra)
+    cell.build((None, input_dim))
+    randomize(cell, weights_seed)
+    return cell, bind(cell)
+
+
+def bind(cell):
+    """The reference step with `cell`'s current weights, read through the documented layout."""
+    w = {v.name: np.asarray(v.numpy(), np.float64) for v in cell.weights}
+    b = w.get("bias", np.zeros(UNITS))
+    if cell.rank is None:
+        # kernel[j, k*units + i] = W_ijk
+        W = w["kernel"].reshape(-1, UNITS, UNITS).transpose(2, 0, 1)
+        return lambda x, s: second_order_step(x, s, W, b, cell.activation)
+    W_mx, W_hx = w["kernel"][:, : cell.rank], w["kernel"][:, cell.rank :]
+    return lambda x, s: multiplicative_step(
+        x, s, W_mx, w["recurrent_kernel"], w["factor_output_kernel"], W_hx, b, cell.activation
+    )
+
+
+def randomize(cell, seed=0, scale=0.5):
+    r = np.random.default_rng(seed)
+    for v in cell.weights:
+        v.assign(r.normal(scale=scale, size=v.shape).astype(v.dtype))
+
+
+def f32(a):
+    return np.asarray(a, "float32")
+
+
+@pytest.fixture(params=list(FORMS))
+def form(request):
+    return request.param
+
+
+def test_registry_builds_second_order_cell():
+    cell = zoo.cells.get("second_order", units=3, rank=2, activation="sigmoid")
+    assert isinstance(cell, zoo.cells.SecondOrderCell)
+    assert (cell.units, cell.rank, cell.activation) == (3, 2, "sigmoid")
+    assert zoo.cells.SecondOrderCell(3).rank is None  # the full tensor by default
+
+
+@pytest.mark.parametrize(
+    "kwargs, shapes",
+    [
+        ({}, {"kernel": (3, 16), "bias": (4,)}),
+        ({"use_bias": False}, {"kernel": (3, 16)}),
+        ({"rank": 5}, {"kernel": (3, 9), "recurrent_kernel": (4, 5), "factor_output_kernel": (5, 4), "bias": (4,)}),
+        ({"rank": 5, "use_bias": False}, {"kernel": (3, 9), "recurrent_kernel": (4, 5), "factor_output_kernel": (5, 4)}),
+    ],
+)
+def test_weight_layout_names_and_shapes(kwargs, shapes):
+    cell = zoo.cells.SecondOrderCell(4, **kwargs)
+    cell.build((None, 3))
+    assert {w.name: tuple(w.shape) for w in cell.weights} == shapes
+
+
+def test_full_kernel_entry_j_k_times_units_plus_i_is_W_ijk():
+    """One non-zero tensor entry W_ijk couples exactly input j and state k into unit i."""
+    i, j, k = 1, 2, 3
+    cell = zoo.cells.SecondOrderCell(UNITS, use_bias=False)
+    cell.build((None, INPUT_DIM))
+    kernel = np.zeros((INPUT_DIM, UNITS * UNITS), "float32")
+    kernel[j, k * UNITS + i] = 0.7
+    cell.kernel.assign(kernel)
+    x, h = f32(rng.normal(size=(2, INPUT_DIM))), f32(rng.normal(size=(2, UNITS)))
+    want = np.zeros((2, UNITS))
+    want[:, i] = np.tanh(0.7 * x[:, j] * h[:, k])
+    np.testing.assert_allclose(cell(x, [h])[0], want, atol=1e-6)
+
+
+def test_factorised_bias_is_added_once_outside_the_factors():
+    cell, _ = make("factorised")
+    cell.bias.assign(f32(np.full(UNITS, 2.0)))
+    x, h = rng.normal(size=(2, INPUT_DIM)), rng.normal(size=(2, UNITS))
+    kernel = cell.kernel.numpy().astype(np.float64)
+    projected = cell.project_inputs(f32(x))  # [x W_mx | x W_hx + b]
+    want = np.concatenate([x @ kernel[:, :RANK], x @ kernel[:, RANK:] + 2.0], axis=-1)
+    np.testing.assert_allclose(projected, want, atol=1e-5)
+    np.testing.assert_allclose(cell(f32(x), [f32(h)])[0], bind(cell)(x, [h])[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_single_step_matches_reference(form, activation, use_bias):
+    cell, ref = make(form, activation, use_bias=use_bias)
+    x, h = rng.normal(size=(5, INPUT_DIM)), rng.normal(size=(5, UNITS))
+    out, (state,) = cell(f32(x), [f32(h)])
+    want, (want_state,) = ref(x, [h])
+    np.testing.assert_allclose(out, want, atol=1e-5)
+    np.testing.assert_allclose(state, want_state, atol=1e-5)
+
+
+def test_step_on_projected_inputs_equals_call(form):
+    cell, _ = make(form)
+    x, h = f32(rng.normal(size=(5, INPUT_DIM))), f32(rng.normal(size=(5, UNITS)))
+    np.testing.assert_allclose(cell(x, [h])[0], cell.step(cell.project_inputs(x), [h])[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_masked_sequence_matches_reference(form, activation, go_backwards):
+    cell, ref = make(form, activation)
+    layer = zoo.layers.Recurrent(cell, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    out, state = layer(f32(X), mask=MASK)
+    want, (want_state,) = reference.run_sequence(ref, X, [np.zeros((3, UNITS))], MASK, go_backwards)
+    np.testing.assert_allclose(out, want, atol=1e-5)
+    np.testing.assert_allclose(state, want_state, atol=1e-5)
+
+
+@pytest.mark.parametrize("hoist_inputs", [True, False])
+def test_given_initial_state_matches_reference(form, hoist_inputs):
+    """A non-zero start state (Giles et al. start from one) makes the bilinear term count from step 1."""
+    cell, ref = make(form)
+    init = rng.normal(size=(3, UNITS))
+    layer = zoo.layers.Recurrent(cell, return_sequences=True, hoist_inputs=hoist_inputs)
+    want, _ = reference.run_sequence(ref, X, [init], MASK)
+    np.testing.assert_allclose(layer(f32(X), initial_state=[f32(init)], mask=MASK), want, atol=1e-5)
+
+
+def test_hoisted_unhoisted_and_keras_rnn_give_same_outputs_and_gradients(form):
+    layers = [
+        zoo.layers.Recurrent(make(form)[0], return_sequences=True),
+        zoo.layers.Recurrent(make(form)[0], return_sequences=True, hoist_inputs=False),
+        keras.layers.RNN(make(form)[0], return_sequences=True),
+    ]
+    x = tf.constant(f32(X))
+    results = []
+    for layer in layers:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x, mask=MASK)
+            loss = tf.reduce_sum(out * np.linspace(-1, 1, UNITS))
+        results.append([out, *tape.gradient(loss, [x] + layer.trainable_variables)])
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_finite_difference_gradients_of_every_weight(form):
+    """Analytic gradients (hoisted path) equal central differences in float64, for every weight."""
+    cell, _ = make(form, dtype="float64", weights_seed=3)
+    layer = zoo.layers.Recurrent(cell, return_sequences=True, dtype="float64")
+    x = rng.normal(size=(2, 4, INPUT_DIM))
+    init = [rng.normal(scale=0.5, size=(2, UNITS))]
+    coeffs = rng.normal(size=(2, 4, UNITS))
+
+    def loss():
+        return float(np.sum(layer(x, initial_state=init).numpy() * coeffs))
+
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(layer(x, initial_state=init) * coeffs)
+    grads = tape.gradient(value, cell.trainable_variables)
+    names = {"full": {"kernel", "bias"}, "factorised": {"kernel", "recurrent_kernel", "factor_output_kernel", "bias"}}
+    assert {v.name for v in cell.trainable_variables} == names[form]
+    eps = 1e-6
+    for var, grad in zip(cell.trainable_variables, grads, strict=True):
+        base = var.numpy().copy()
+        numeric = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            for sign in (1, -1):
+                bumped = base.copy()
+                bumped[idx] += sign * eps
+                var.assign(bumped)
+                numeric[idx] += sign * loss() / (2 * eps)
+            var.assign(base)
+        np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-5, atol=1e-7, err_msg=var.name)
+
+
+def test_dropout_only_active_in_training(form):
+    cell, _ = make(form, dropout=0.5, recurrent_dropout=0.5, seed=1)
+    layer = zoo.layers.Recurrent(cell)
+    x = f32(X)
+    np.testing.assert_array_equal(layer(x), layer(x))
+    assert not np.allclose(layer(x, training=True), layer(x))
+
+
+@pytest.mark.parametrize("rates", [(0.4, 0.0), (0.0, 0.3), (0.4, 0.3)], ids=["dropout", "recurrent", "both"])
+def test_dropout_masks_agree_hoisted_unhoisted_and_keras_rnn(form, rates):
+    """One input mask per sequence: the hoisted projection drops what the cell drops at every step."""
+    dropout, recurrent_dropout = rates
+
+    def layer(cls, **kwargs):
+        cell, _ = make(form, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=5)
+        return cls(cell, return_sequences=True, **kwargs)
+
+    hoisted = layer(zoo.layers.Recurrent)
+    others = (layer(zoo.layers.Recurrent, hoist_inputs=False), layer(keras.layers.RNN))
+    outs = [each(f32(X), training=True) for each in (hoisted, *others)]
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
+    np.testing.assert_allclose(outs[0], outs[2], atol=1e-5)
+    assert not np.allclose(outs[0], hoisted(f32(X)))
+
+
+def test_config_round_trip_gives_identical_outputs(form):
+    cell, _ = make(form, activation="sigmoid", dropout=0.1, recurrent_dropout=0.2, kernel_regularizer="l2")
+    config = cell.get_config()
+    rank = FORMS[form].get("rank")
+    want = {"units": UNITS, "rank": rank, "activation": "sigmoid", "dropout": 0.1, "recurrent_dropout": 0.2}
+    assert {k: config[k] for k in want} == want and config["kernel_regularizer"] is not None
+    clone = zoo.cells.SecondOrderCell.from_config(config)
+    clone.build((None, INPUT_DIM))
+    clone.set_weights(cell.get_weights())
+    assert clone.get_config() == config
+    x, h = f32(rng.normal(size=(2, INPUT_DIM))), f32(rng.normal(size=(2, UNITS)))
+    np.testing.assert_array_equal(cell(x, [h])[0], clone(x, [h])[0])
+
+
+def test_keras_file_round_trip_in_safe_mode(form, tmp_path):
+    inputs = keras.Input((6, INPUT_DIM))
+    cells = [make(form)[0], make(form, weights_seed=1, input_dim=UNITS)[0]]
+    stacked = keras.layers.RNN(cells, return_sequences=True)(inputs)
+    outputs = keras.layers.Bidirectional(zoo.layers.Recurrent(make(form, weights_seed=2, input_dim=UNITS)[0]))(stacked)
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(model(f32(X)), reloaded(f32(X)))
+
+
+def test_stack_of_two_cells_equals_two_layers(form):
+    (a, ref_a), (b, ref_b) = make(form, weights_seed=1), make(form, weights_seed=2, input_dim=UNITS)
+    first, _ = reference.run_sequence(ref_a, X, [np.zeros((3, UNITS))])
+    second, _ = reference.run_sequence(ref_b, first, [np.zeros((3, UNITS))])
+    np.testing.assert_allclose(keras.layers.RNN([a, b], return_sequences=True)(f32(X)), second, atol=1e-5)
+
+
+def test_bidirectional_halves_are_forward_and_go_backwards_runs(form):
+    (fwd, ref_f), (bwd, ref_b) = make(form, weights_seed=3), make(form, weights_seed=4)
+    bidi = keras.layers.Bidirectional(zoo.layers.Recurrent(make(form)[0]))
+    bidi(f32(X))
+    bidi.forward_layer.cell.set_weights(fwd.get_weights())
+    bidi.backward_layer.cell.set_weights(bwd.get_weights())
+    want_f, _ = reference.run_sequence(ref_f, X, [np.zeros((3, UNITS))], MASK)
+    want_b, _ = reference.run_sequence(ref_b, X, [np.zeros((3, UNITS))], MASK, go_backwards=True)
+    np.testing.assert_allclose(bidi(f32(X), mask=MASK), np.concatenate([want_f[:, -1], want_b[:, -1]], -1), atol=1e-5)
+
+
+@pytest.mark.parametrize("units", [0, -2, 2.5, None])
+def test_bad_units_raise_clear_error(units):
+    with pytest.raises(ValueError, match="`units` must be a positive integer"):
+        zoo.cells.get("second_order", units=units)
+
+
+@pytest.mark.parametrize("rank", [0, -1, 1.5, True, "4"])
+def test_bad_rank_raises_clear_error(rank):
+    with pytest.raises(ValueError, match=r"`rank` must be a positive integer; got rank="):
+        zoo.cells.SecondOrderCell(3, rank=rank)
+
+
+def test_numpy_integer_rank_is_stored_as_int():
+    cell = zoo.cells.SecondOrderCell(3, rank=np.int64(2))
+    assert cell.rank == 2 and type(cell.get_config()["rank"]) is int
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear", None])
+def test_unknown_activation_raises_clear_error(activation):
+    with pytest.raises(ValueError, match=r"`activation` must be one of \('tanh', 'sigmoid'\); got activation="):
+        zoo.cells.SecondOrderCell(3, activation=activation)
