@@ -91,15 +91,51 @@ def test_finished_run_returns_at_once_with_its_best_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_early_stopping_counters_survive_a_resume(tmp_path):
-    state = tmp_path / "early_stopping.json"
-    stopper = training._ResumableEarlyStopping(state, monitor="val_loss", patience=3)
-    stopper.on_train_begin()
-    for epoch, loss in enumerate([1.0, 0.5, 0.6]):
-        stopper.on_epoch_end(epoch, {"val_loss": loss})
-    again = training._ResumableEarlyStopping(state, monitor="val_loss", patience=3)
-    again.on_train_begin()
-    assert (again.wait, again.best, again.best_epoch) == (1, 0.5, 1)
+class _ValLoss(keras.callbacks.Callback):
+    """Sets ``val_loss`` of epoch i to ``values[i]``: a scripted validation curve."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+
+
+def test_early_stopping_counts_the_epochs_before_a_resume(tmp_path):
+    curve = [1.0, 0.5, 0.6, 0.7, 0.1, 0.1]  # best at epoch 1; patience 2 runs out at epoch 3
+    config = training.TrainConfig(epochs=6, patience=2, verbose="0")
+    args = (data(32, 0), data(16, 1), config, tmp_path, "binary_crossentropy")
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(tiny_model(), *args, callbacks=[_ValLoss(curve), _Interrupt(after_epoch=3)])
+    assert training.read_log(tmp_path)["epoch"] == [0, 1, 2]  # epoch 3 was interrupted before its end was saved
+    history = training.fit(tiny_model(), *args, callbacks=[_ValLoss(curve)])
+    assert history["epoch"] == [0, 1, 2, 3]  # stopped after epoch 3, counting epoch 2 from the first call
+
+
+def test_best_checkpoint_is_kept_across_a_resume_without_early_stopping(tmp_path):
+    curve = [0.5, 0.3, 0.9, 0.8]
+    config = training.TrainConfig(epochs=4, patience=0, verbose="0")
+    args = (data(32, 0), data(16, 1), config, tmp_path, "binary_crossentropy")
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(tiny_model(), *args, callbacks=[_ValLoss(curve), _Interrupt(after_epoch=2)])
+    best = (tmp_path / "best.weights.h5").read_bytes()
+    training.fit(tiny_model(), *args, callbacks=[_ValLoss(curve)])
+    assert (tmp_path / "best.weights.h5").read_bytes() == best  # 0.9 and 0.8 do not beat 0.3
+
+
+def test_log_rows_the_backup_lacks_are_dropped_on_resume(tmp_path):
+    config = training.TrainConfig(epochs=3, patience=0, verbose="0")
+    args = (data(32, 0), data(16, 1), config, tmp_path, "binary_crossentropy")
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(tiny_model(), *args, callbacks=[_Interrupt(after_epoch=1)])
+    log = tmp_path / "log.csv"
+    header, row = log.read_text().splitlines()[:2]
+    # A kill after epoch 1's row was written but before its backup, and one in the middle of a row:
+    log.write_text(f"{header}\n{row}\n1{row[1:]}\n1,0.5")
+    history = training.fit(tiny_model(), *args)
+    assert history["epoch"] == [0, 1, 2]
+    assert log.read_text().count("\n") == 4 and log.read_text().startswith(f"{header}\n{row}\n")
 
 
 def test_gradient_accumulation_and_clipping_reach_the_optimizer():
@@ -125,3 +161,16 @@ def test_flags_are_generated_from_the_dataclass_and_round_trip():
     config = training.from_arguments(training.TrainConfig, args)
     assert config == training.TrainConfig(epochs=3, learning_rate=0.01, accumulation_steps=2)
     assert "maximum epochs (default: 10)" in " ".join(parser.format_help().split())
+
+
+def test_cosine_schedule_decays_to_one_percent_over_all_steps():
+    config = training.TrainConfig(epochs=3, learning_rate=0.01, lr_schedule="cosine")
+    optimizer = training.make_optimizer(config, steps_per_epoch=10)
+    schedule = optimizer._learning_rate
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(15)) == pytest.approx(0.01 * (0.01 + 0.99 * 0.5), rel=1e-4)
+    assert float(schedule(30)) == pytest.approx(0.0001, rel=1e-4)
+    with pytest.raises(ValueError, match="known length"):
+        training.make_optimizer(config, steps_per_epoch=None)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        training.TrainConfig(lr_schedule="step")

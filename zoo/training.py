@@ -6,14 +6,20 @@ A run folder holds everything a run leaves behind::
       config.json          the resolved configuration (every dataclass the script used)
       backup/              model + optimizer state after the last finished epoch (resume)
       best.weights.h5      the weights of the best validation epoch so far
-      early_stopping.json  the early-stopping counters, so a resumed run keeps its patience
       log.csv              one row of metrics per epoch (appended across resumes)
       tensorboard/         TensorBoard event files
       done.json            written when training ends; a later call returns at once
 
-Interrupt a run at any point and call :func:`fit` again with the same ``run_dir``: it resumes from
-the last finished epoch with the optimizer's state (Keras' ``BackupAndRestore``), keeps its early
-stopping counters and its best checkpoint, and appends to the same logs.
+Interrupt a run at any point, even with SIGKILL, and call :func:`fit` again with the same
+``run_dir``: it resumes from the last finished epoch with the optimizer's state (Keras'
+``BackupAndRestore``), keeps its best checkpoint and early-stopping counters, and appends to the same
+logs. The backup is written last at each epoch end, so it is the commit point: an epoch whose end a
+kill interrupts is run again, and its row (if already logged) is dropped from ``log.csv`` first; the
+best value so far and the early-stopping counters are read back from the rows that remain.
+
+A non-finite loss (or validation loss, or weight) stops training at once with
+:class:`TrainingDiverged`, before anything of that epoch is saved: the backup, the best checkpoint
+and the logs keep the last good epoch, and no ``done.json`` is written, so the task never exports.
 """
 
 import argparse
@@ -25,8 +31,16 @@ import typing
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from zoo.validation import positive_int
+
+
+class TrainingDiverged(RuntimeError):
+    """Training met a NaN or infinite loss; nothing of the failing epoch was saved."""
+
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +50,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 32
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"  # or "cosine": decay to 1% of learning_rate over all epochs' steps
     clipnorm: float = 1.0  # 0 turns clipping off
     accumulation_steps: int = 1  # gradients averaged over k batches before one update
     patience: int = 2  # epochs without validation improvement before stopping; 0 turns it off
@@ -46,6 +61,8 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("epochs", "batch_size", "accumulation_steps"):
             positive_int(name, getattr(self, name))
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"`lr_schedule` must be one of {LR_SCHEDULES}; got lr_schedule={self.lr_schedule!r}.")
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be positive; got learning_rate={self.learning_rate!r}.")
         if self.clipnorm < 0 or self.patience < 0:
@@ -55,7 +72,8 @@ class TrainConfig:
 TRAIN_HELP = {
     "epochs": "maximum epochs",
     "batch_size": "examples per batch",
-    "learning_rate": "Adam learning rate",
+    "learning_rate": "Adam learning rate (the starting one with --lr-schedule cosine)",
+    "lr_schedule": "constant, or cosine: decay the learning rate to 1%% of its start over all epochs' steps",
     "clipnorm": "clip each gradient to this norm (0: off)",
     "accumulation_steps": "average gradients over this many batches per update",
     "patience": "stop after this many epochs without validation improvement (0: off)",
@@ -95,14 +113,37 @@ def epoch_summary(history, monitor):
 
 
 def seed_everything(seed):
-    """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``) before building anything."""
+    """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``) before building anything.
+
+    With the same seed, data and command, a run on CPU ends with bitwise-identical weights, dropout
+    and shuffling included (``tests/test_reliability.py``). TensorFlow's CPU kernels that the zoo's
+    models use gave identical results run to run at a given thread count, with or without
+    ``tf.config.experimental.enable_op_determinism()``, so the trainer does not switch it on. On a
+    GPU (not checked here), kernels that accumulate with atomics, such as the embedding gradient's
+    segment sum, differ in the last bits from run to run; enable op determinism before training
+    when that matters, at a cost in speed (scatter ops fall back to the CPU, and ``tf.data`` maps
+    with stateful ops run serially). A resumed run is repeatable, but not bitwise equal to an
+    uninterrupted one: the dropout seed generators (not in the backup) and the ``tf.data`` shuffle
+    order start afresh in the new process.
+    """
     keras.utils.set_random_seed(seed)
 
 
-def make_optimizer(config):
-    """Adam with ``clipnorm`` and Keras' built-in gradient accumulation."""
+def make_optimizer(config, steps_per_epoch=None):
+    """Adam with ``clipnorm``, Keras' built-in gradient accumulation and the configured schedule.
+
+    The cosine schedule (Loshchilov & Hutter 2017, without restarts) is a function of the optimizer's
+    step count, which the backup restores, so a resumed run continues on the same curve; it needs
+    ``steps_per_epoch`` (the training data's cardinality).
+    """
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        if not steps_per_epoch or steps_per_epoch < 1:
+            raise ValueError("--lr-schedule cosine needs training data of known length (a finite tf.data cardinality).")
+        updates = config.epochs * steps_per_epoch // config.accumulation_steps
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, max(updates, 1), alpha=0.01)
     return keras.optimizers.Adam(
-        learning_rate=config.learning_rate,
+        learning_rate=learning_rate,
         clipnorm=config.clipnorm or None,
         gradient_accumulation_steps=config.accumulation_steps if config.accumulation_steps > 1 else None,
     )
@@ -128,23 +169,111 @@ def write_config(run_dir, **configs):
     return resolved
 
 
-class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' ``EarlyStopping`` whose counters survive an interruption (kept in a JSON file)."""
+class _DivergenceGuard(keras.callbacks.Callback):
+    """Raises :class:`TrainingDiverged` at the first non-finite loss, before any callback saves it.
 
-    def __init__(self, state_path, **kwargs):
-        super().__init__(**kwargs)
-        self.state_path = Path(state_path)
+    Checked after every batch (the loss is already fetched each batch: the trainer's other callbacks
+    have batch hooks) and at each epoch end, ahead of the checkpoints, on the losses, the monitored
+    metric and the weights (the last update of an epoch can break them with a finite loss).
+    """
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.state_path.exists():
-            state = json.loads(self.state_path.read_text())
-            self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+    def __init__(self, config, run_dir):
+        super().__init__()
+        self.config, self.run_dir = config, run_dir
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if not _finite(loss):
+            self._stop(f"loss is {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        best = None if self.best is None else float(self.best)
-        _write_json(self.state_path, {"wait": self.wait, "best": best, "best_epoch": self.best_epoch})
+        logs = logs or {}
+        for key in sorted(k for k in logs if k.endswith("loss") or k == self.config.monitor):
+            if not _finite(logs[key]):
+                self._stop(f"{key} is {logs[key]} at the end of epoch {epoch + 1}")
+        for variable in self.model.trainable_variables:
+            if not _finite(keras.ops.convert_to_numpy(variable)):
+                self._stop(f"weight {variable.path} is not finite at the end of epoch {epoch + 1}")
+
+    def _stop(self, what):
+        clip = (
+            f"a smaller clipnorm (--clipnorm, now {self.config.clipnorm})"
+            if self.config.clipnorm
+            else "gradient clipping (--clipnorm, now off)"
+        )
+        raise TrainingDiverged(
+            f"Training diverged: {what}. Nothing of this epoch was saved in {self.run_dir}; rerun with a lower "
+            f"learning rate (--learning-rate, now {self.config.learning_rate}) or {clip} to resume from the last "
+            "good epoch."
+        )
+
+
+def _finite(value):
+    """False for a NaN or infinity (in a number or an array); True for anything else, None included."""
+    try:
+        return bool(np.all(np.isfinite(value)))
+    except TypeError:
+        return True
+
+
+class _Resume(keras.callbacks.Callback):
+    """Brings a resumed run's state in line with its backup, at the first epoch of each ``fit`` call.
+
+    By then ``BackupAndRestore`` has restored the model and set the epoch to resume from (whichever
+    copy of the backup it could read), whatever the callbacks' order. Rows of ``log.csv`` from that
+    epoch on belong to an epoch a kill cut short after its row was written, and are dropped; the
+    best value of the monitored metric and the early-stopping counters are recomputed from the rows
+    that remain; the configured learning rate replaces the one restored with the optimizer's state,
+    so a rerun with a lower rate (the advice after a divergence) takes effect.
+    """
+
+    def __init__(self, run_dir, config, checkpoint, stopper):
+        super().__init__()
+        self.run_dir, self.config, self.checkpoint, self.stopper = run_dir, config, checkpoint, stopper
+
+    def on_train_begin(self, logs=None):
+        self.pending = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.pending:
+            return
+        self.pending = False
+        _truncate_log(self.run_dir / "log.csv", epoch)
+        if self.config.lr_schedule == "constant":  # a schedule is rebuilt from the config anyway
+            self.model.optimizer.learning_rate = self.config.learning_rate
+        log = read_log(self.run_dir)
+        if self.config.monitor not in log:
+            return
+        better = np.greater if _mode(self.config.monitor) == "max" else np.less
+        best, best_epoch, wait = None, 0, 0
+        for logged_epoch, value in zip(log["epoch"], log[self.config.monitor]):  # as EarlyStopping counts
+            wait += 1
+            if np.isfinite(value) and (best is None or better(value, best)):
+                best, best_epoch, wait = value, int(logged_epoch), 0
+        self.checkpoint.best = best
+        if self.stopper is not None:
+            self.stopper.best, self.stopper.best_epoch, self.stopper.wait = best, best_epoch, wait
+
+
+def _truncate_log(path, epochs):
+    """Drop the rows of epochs >= ``epochs`` (and any unfinished last line) from ``log.csv``, in place.
+
+    One ``truncate`` call, so a kill leaves the old or the new file; the ``CSVLogger`` already
+    holding it open in append mode goes on writing at the new end.
+    """
+    if not path.exists():
+        return
+    lines = path.read_bytes().splitlines(keepends=True)
+    keep = len(lines[0]) if lines and lines[0].endswith(b"\n") else 0
+    for line in lines[1:]:
+        if not line.endswith(b"\n") or int(line.split(b",", 1)[0]) >= epochs:
+            break
+        keep += len(line)
+    if keep < path.stat().st_size:
+        os.truncate(path, keep)
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -175,40 +304,47 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
     Returns:
         The per-epoch history of the whole run (all resumes), read back from ``log.csv``. The model
         ends with the weights of its best validation epoch.
+
+    Raises:
+        TrainingDiverged: a loss, the monitored metric or a weight became NaN or infinite. Nothing of
+            that epoch was saved and ``done.json`` is not written; the model's weights are left as
+            they are (likely non-finite). Rerun with a lower learning rate to resume.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     best_path = run_dir / "best.weights.h5"
     done_path = run_dir / "done.json"
-    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=list(metrics))
+    steps = int(train_data.cardinality()) if hasattr(train_data, "cardinality") else None
+    model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=list(metrics))
     if done_path.exists():
         print(f"{run_dir} finished earlier ({done_path}); loading its best weights.")
         model.optimizer.build(model.trainable_variables)  # the checkpoint holds the optimizer's state too
         model.load_weights(best_path)
         return read_log(run_dir)
 
-    stopping_path = run_dir / "early_stopping.json"
-    best_so_far = json.loads(stopping_path.read_text())["best"] if stopping_path.exists() else None
     mode = _mode(config.monitor)
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        str(best_path), monitor=config.monitor, mode=mode, save_best_only=True, save_weights_only=True
+    )
+    stopper = (
+        keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)
+        if config.patience
+        else None
+    )
+    # At each epoch end, in this order: extra callbacks (metrics they add are checked, checkpointed and
+    # logged), the timer, the divergence check (before anything saves), the savers and loggers, and
+    # last the backup: the commit point that _Resume rolls the other files back to.
     callbacks = [
-        *callbacks,  # first: metrics they add to the logs (e.g. a streamed validation loss) are monitored
-        _EpochTimer(),  # before the loggers, so they see its entry
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(
-            str(best_path),
-            monitor=config.monitor,
-            mode=mode,
-            save_best_only=True,
-            save_weights_only=True,
-            initial_value_threshold=best_so_far,
-        ),
+        *callbacks,
+        _Resume(run_dir, config, checkpoint, stopper),
+        _EpochTimer(),
+        _DivergenceGuard(config, run_dir),
+        checkpoint,
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
+        *([stopper] if stopper else []),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
     ]
-    if config.patience:
-        callbacks.append(
-            _ResumableEarlyStopping(stopping_path, monitor=config.monitor, mode=mode, patience=config.patience)
-        )
     verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
     model.fit(
         train_data,
