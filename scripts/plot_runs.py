@@ -5,6 +5,7 @@
 """
 
 import argparse
+import sys
 
 from zoo.plots import plot_runs
 
@@ -23,4 +24,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from zoo import cli
+
+    sys.exit(cli.run(main))

@@ -1,4 +1,4 @@
-"""The `zoo` command. Later tasks add `train`, `predict`, `generate` and `translate`."""
+"""The `zoo` command: `cells`, `train TASK`, `predict sentiment`, `generate` and `translate`."""
 
 import argparse
 import sys
@@ -6,7 +6,9 @@ import sys
 
 def _cells(args):
     import zoo
+    from zoo.validation import positive_int
 
+    positive_int("input_dim", args.input_dim)
     for name in zoo.cells.names():
         cell = zoo.cells.get(name, units=args.units)
         cell.build((None, args.input_dim))
@@ -16,7 +18,7 @@ def _cells(args):
         print(f"{'':14s} weights at units={args.units}, input_dim={args.input_dim}: {layout}")
 
 
-DEFAULT_MODELS = {"sentiment": "imdb_sentiment", "generator": "shakespeare_char"}
+DEFAULT_MODELS = {"sentiment": "imdb_sentiment", "generator": "shakespeare_char", "translate": "spa_eng_translator"}
 
 
 def default_model_dir(task):
@@ -45,8 +47,58 @@ def _saved_model_dir(path, task):
 
     path = Path(path) if path else default_model_dir(task)
     if not (path / "saved_model.pb").exists():
-        raise ValueError(f"no SavedModel at {path} (expected {path / 'saved_model.pb'}).")
+        raise ValueError(
+            f"no SavedModel at {path} (expected {path / 'saved_model.pb'}); --model takes the folder a "
+            f"{SIGNATURES[task][0]} export wrote."
+        )
     return path
+
+
+# task -> (what exports it, signature names tried in order, input names, output names or None for
+# "one string output"): what a SavedModel must serve for each command.
+SIGNATURES = {
+    "sentiment": ("`zoo train sentiment`", ("serving_default",), {"text"}, {"probability", "label"}),
+    "generator": ("`zoo train generator`", ("generate",), {"prompt", "length", "temperature", "seed"}, {"text"}),
+    "translate": ("`zoo train seq2seq`", ("translate", "serving_default"), {"text"}, None),
+}
+
+
+def _describe(signature):
+    inputs = ", ".join(sorted(signature.structured_input_signature[1]))
+    return f"({inputs}) -> {', '.join(sorted(signature.structured_outputs))}"
+
+
+def load_signature(path, task):
+    """The serving function of the SavedModel for ``task`` (``--model`` or the default export).
+
+    A folder that is no readable SavedModel, or one serving other signatures (a sentiment model
+    given to ``zoo generate``), raises ValueError naming the signatures it has.
+    """
+    import tensorflow as tf
+
+    path = _saved_model_dir(path, task)
+    exporter, names, inputs, outputs = SIGNATURES[task]
+    try:
+        signatures = tf.saved_model.load(str(path)).signatures
+    except (tf.errors.OpError, OSError, ValueError) as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} is not a readable SavedModel ({detail}); --model takes the folder a {exporter} "
+                         "export wrote.") from None
+    for name in names:
+        if name in signatures:
+            signature = signatures[name]
+            got = signature.structured_outputs
+            if set(signature.structured_input_signature[1]) == inputs and (
+                set(got) == outputs if outputs else len(got) == 1
+            ):
+                return signature
+    have = "; ".join(f"`{name}` {_describe(sig)}" for name, sig in signatures.items()) or "none"
+    want = " or ".join(f"`{name}`" for name in names)
+    returns = ", ".join(sorted(outputs)) if outputs else "one string"
+    raise ValueError(
+        f"{path} is not a {task} model: expected a signature {want} ({', '.join(sorted(inputs))}) -> {returns}, "
+        f"as a {exporter} export serves; it has {have}."
+    )
 
 
 def _generate(args):
@@ -54,23 +106,38 @@ def _generate(args):
 
     if args.length < 0:
         raise ValueError(f"`length` must be >= 0; got length={args.length}.")
-    model = tf.saved_model.load(str(_saved_model_dir(args.model, "generator")))
+    generate = load_signature(args.model, "generator")
     prompt = args.prompt.replace("\\n", "\n")
-    out = model.signatures["generate"](
+    out = generate(
         prompt=tf.constant(prompt), length=tf.constant(args.length, tf.int32),
         temperature=tf.constant(args.temperature, tf.float32), seed=tf.constant(args.seed, tf.int32),
     )
     print(prompt + out["text"].numpy().decode("utf-8"))
 
 
+def _texts(args):
+    """The texts given as arguments, else (none, or '-') one per line from stdin."""
+    if not args.text or args.text == ["-"]:
+        return [line.rstrip("\n") for line in sys.stdin]
+    return args.text
+
+
+def _translate(args):
+    import tensorflow as tf
+
+    texts = _texts(args)
+    serve = load_signature(args.model, "translate")
+    out = serve(text=tf.constant(texts, tf.string))
+    (translations,) = out.values()
+    for translation in translations.numpy():
+        print(translation.decode("utf-8"))
+
+
 def _predict_sentiment(args):
     import tensorflow as tf
 
-    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
-    if texts == ["-"]:
-        texts = [line.rstrip("\n") for line in sys.stdin]
-    path = _saved_model_dir(args.model, "sentiment")
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    texts = _texts(args)
+    serve = load_signature(args.model, "sentiment")
     out = serve(text=tf.constant(texts, tf.string))
     for probability, label, text in zip(out["probability"].numpy(), out["label"].numpy(), texts):
         preview = text if len(text) <= 60 else text[:57] + "..."
@@ -90,9 +157,9 @@ def build_parser():
 
     train = sub.add_parser("train", help="train a task's model (resumable; see `zoo train TASK --help`)")
     train_tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-    from zoo.tasks import generator, sentiment
+    from zoo.tasks import generator, sentiment, seq2seq
 
-    for task in (sentiment, generator):
+    for task in (sentiment, generator, seq2seq):
         name = task.__name__.rsplit(".", 1)[1]
         summary, _, details = task.__doc__.partition("\n\n")
         parser_ = train_tasks.add_parser(name, help=summary.strip(), description=task.__doc__.strip())
@@ -111,6 +178,16 @@ def build_parser():
     generate.add_argument("--model", help="SavedModel folder (default: saved_models/shakespeare_char)")
     generate.set_defaults(func=_generate)
 
+    translate = sub.add_parser(
+        "translate",
+        help="translate English to Spanish with an exported seq2seq model",
+        description="Print one translation per text (arguments, or one per line on stdin when none or '-' is "
+        "given). Any exported seq2seq model works with --model, e.g. saved_models/addition for '123+45'.",
+    )
+    translate.add_argument("text", nargs="*", help="texts to translate (default: read lines from stdin)")
+    translate.add_argument("--model", help="SavedModel folder (default: saved_models/spa_eng_translator)")
+    translate.set_defaults(func=_translate)
+
     predict = sub.add_parser("predict", help="run an exported model on raw text")
     predict_tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)
     psent = predict_tasks.add_parser(
@@ -125,22 +202,105 @@ def build_parser():
     return parser
 
 
+# What each path flag must name, for errors about a path under it (most specific flag first).
+PATH_FLAGS = {
+    "export_dir": "a folder zoo can create and write in",
+    "tfds_dir": "a folder zoo can create and write in",
+    "run_dir": "a folder zoo can create and write in",
+    "data_dir": "a data file or folder zoo can read",
+    "model": "a SavedModel folder zoo can read",
+}
+OS_PROBLEMS = {
+    PermissionError: "permission denied",
+    NotADirectoryError: "not a folder (part of the path is a file)",
+    FileExistsError: "a file is in the way of a folder",
+    IsADirectoryError: "a folder is in the way of a file",
+}
+
+
+def _path_error(err, args):
+    """One line for an OSError about a path: the problem, the path, and what the flag it came from takes."""
+    import os
+    from pathlib import Path
+
+    if err.errno is None or err.filename is None:  # e.g. a data loader's FileNotFoundError with its own message
+        return str(err)
+    problem = OS_PROBLEMS.get(type(err), (err.strerror or type(err).__name__).lower())
+    paths = f"{err.filename}" + (f" -> {err.filename2}" if err.filename2 else "")
+    where = Path(os.path.abspath(err.filename))
+    for flag, needs in PATH_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value:
+            value = Path(os.path.abspath(value))
+            if where == value or value in where.parents or where in value.parents:
+                return f"{problem}: {paths} (--{flag.replace('_', '-')} must be {needs})."
+    return f"{problem}: {paths}."
+
+
+def _one_line(text):
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def report(err, args=None):
+    """Print the one stderr line for an expected failure ``err`` and return its exit status (see
+    :func:`main`); None when ``err`` is not one (a bug: let it raise, traceback and all)."""
+    if isinstance(err, KeyboardInterrupt):
+        if getattr(args, "command", None) == "train":
+            print(f"zoo: interrupted; rerun the same command to resume {args.run_dir} from its last finished epoch.",
+                  file=sys.stderr)
+        else:
+            print("zoo: interrupted.", file=sys.stderr)
+        return 130
+    if isinstance(err, ValueError):
+        message, status = str(err), 2
+    elif isinstance(err, OSError) and (err.filename is not None or isinstance(err, (FileNotFoundError, *OS_PROBLEMS))):
+        message, status = _path_error(err, args), 2
+    else:
+        from zoo.training import TrainingDiverged
+
+        if not isinstance(err, TrainingDiverged):
+            return None
+        message, status = str(err), 1
+    print(f"zoo: error: {_one_line(message)}", file=sys.stderr)
+    return status
+
+
+def run(func, args=None):
+    """Call ``func()`` under the ``zoo`` command's error contract (see :func:`main`); returns the exit status.
+
+    Entry points that do not go through :func:`main` (``scripts/``) get the same one-line errors with
+    ``sys.exit(cli.run(main))``.
+    """
+    try:
+        func()
+    except BaseException as err:
+        status = report(err, args)
+        if status is None:
+            raise
+        return status
+    return 0
+
+
 def main(argv=None):
+    """Run the ``zoo`` command; returns the exit status.
+
+    0: done; 1: training diverged; 2: bad input (arguments, data, paths, models), reported as one
+    ``zoo: error: ...`` line on stderr (argparse's own usage errors exit 2 too); 130: interrupted
+    (Ctrl-C). Any other exception is a bug and keeps its traceback.
+    """
     import shlex
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports TensorFlow: seconds in which a Ctrl-C is likely
+    except KeyboardInterrupt as err:
+        return report(err)
     args = parser.parse_args(argv)
-    args.command_line = shlex.join(["zoo", *argv])  # recorded in configs and model cards
     if args.command is None:
         parser.print_help()
         return 0
-    try:
-        args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"zoo: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    args.command_line = shlex.join(["zoo", *argv])  # recorded in configs and model cards
+    return run(lambda: args.func(args), args)
 
 
 if __name__ == "__main__":

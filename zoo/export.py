@@ -143,6 +143,50 @@ def export_char_generator(model, chars, path, extra_files=None):
     return atomic_write_dir(path, write)
 
 
+def export_seq2seq(model, source_vectorizer, target_vocabulary, path, signatures=("serving_default",),
+                   output_name="translation", separator=" ", detokenize=None, beam_width=4, length_penalty=0.6,
+                   max_length=100, extra_files=None):
+    """Export an encoder-decoder as a SavedModel that maps raw texts to texts, search included.
+
+    Each of ``signatures``: ``text`` (tf.string [None]) -> ``output_name`` (tf.string [None]). The
+    source is vectorized as in training and cut to ``max_length`` tokens; the target is searched with
+    ``beam_width`` beams (1: greedy) and joined with ``separator`` (then ``detokenize``d).
+
+    Args:
+        model: a ``zoo.models.seq2seq.build_seq2seq`` model (its weights are used through the encoder
+            and decoder twins).
+        source_vectorizer: the source ``TextVectorization`` of training.
+        target_vocabulary: tf.string tensor, entry ``i`` the token of target id ``i`` (entry 0 "").
+        path: destination folder (replaced atomically).
+        extra_files: ``{name: text or dict}`` written into the folder too.
+    """
+    from zoo import decoding
+    from zoo.data.text import END_ID, START_ID
+    from zoo.models.seq2seq import decoder_model, encoder_model
+
+    encoder, decoder = encoder_model(model), decoder_model(model)
+    vocabulary = tf.constant(target_vocabulary)
+
+    def serve(text):
+        source = text_to_ids(source_vectorizer, text, max_length)
+        ids = decoding.decode(encoder, decoder, source, START_ID, END_ID, decoding.max_decode_length(source),
+                              beam_width, length_penalty)
+        return {output_name: decoding.ids_to_text(vocabulary, ids, separator, detokenize)}
+
+    text_to_ids(source_vectorizer, tf.constant([""]), max_length)  # builds the vectorizer
+
+    def write(tmp):
+        archive = keras.export.ExportArchive()
+        archive.track(source_vectorizer)  # the weights come in through the endpoint (see export_text_classifier)
+        spec = [tf.TensorSpec([None], tf.string, name="text")]
+        for name in signatures:
+            archive.add_endpoint(name, serve, input_signature=spec)
+        archive.write_out(str(tmp), verbose=False)
+        write_files(tmp, extra_files)
+
+    return atomic_write_dir(path, write)
+
+
 def generation_speed(path, length=2000, prompt="ROMEO:\n"):
     """Characters per second of the exported ``generate`` signature, one stream (after a warm-up call)."""
     import time

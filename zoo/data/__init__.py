@@ -1,6 +1,7 @@
 """Dataset loaders and tf.data pipelines."""
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -25,3 +26,21 @@ def describe_source(path):
     """``{"path", "sha256"}`` of a data file (sha256 ``None`` for a folder), for configs and model cards."""
     path = Path(path)
     return {"path": str(path), "sha256": sha256(path) if path.is_file() else None}
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """One split of a sequence-to-sequence dataset: parallel lists of source and target texts."""
+
+    source: list
+    target: list
+
+    def __len__(self):
+        return len(self.source)
+
+    def references(self):
+        """``(sources, references)``: each distinct source once, with all its targets (for multi-reference BLEU)."""
+        grouped = {}
+        for src, tgt in zip(self.source, self.target):
+            grouped.setdefault(src, []).append(tgt)
+        return list(grouped), list(grouped.values())

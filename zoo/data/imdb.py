@@ -12,6 +12,7 @@ extracted to disk.
 
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +56,12 @@ def _records_from_archive(path):
                 match = _MEMBER.search(member.name) or _URLS.search(member.name)
                 if match and member.isfile():
                     yield match.groups(), archive.extractfile(member).read()
-    except (tarfile.TarError, OSError, EOFError) as err:
-        raise ValueError(f"IMDB archive {path} is corrupt or unreadable ({err}); expected the aclImdb .tar.gz.") from None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        # The first line only: tarfile's ReadError goes on with one line per compression it tried.
+        detail = str(err).splitlines()[0].rstrip(":") if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"IMDB archive {path} is corrupt or unreadable ({detail}); expected the aclImdb .tar.gz."
+        ) from None
 
 
 def find_source(data_dir=None):

@@ -13,9 +13,10 @@ import re
 
 import numpy as np
 
-from zoo.data import resolve_data_dir
+from zoo.data import resolve_data_dir, sha256
 
 SPLITS = ("train", "validation", "test")
+SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"  # of input.txt, as TFDS checks it
 
 
 def find_input(data_dir=None):
@@ -44,6 +45,13 @@ def load(data_dir=None, tfds_dir=None):
     from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
 
     local = find_input(data_dir)
+    # Checked here too: TFDS checks the file only when it prepares the dataset, so a folder prepared
+    # earlier would silently stand in for a wrong input.txt.
+    if local is not None and (digest := sha256(local)) != SHA256:
+        raise ValueError(
+            f"{local} is not the Tiny Shakespeare input.txt: its sha256 is {digest}, expected {SHA256} "
+            "(Karpathy's char-rnn file, 1,115,394 characters)."
+        )
     builder = tfds.builder("tiny_shakespeare", data_dir=tfds_dir)
     config = tfds.download.DownloadConfig(manual_dir=str(local.parent)) if local else None
     try:

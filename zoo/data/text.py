@@ -71,3 +71,55 @@ def bucketed_dataset(token_ids, targets, batch_size, shuffle=False, seed=0):
     per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
     batches = int(np.sum(-(-per_bucket // batch_size)))
     return data.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+
+# Sequence-to-sequence vocabularies and batches. Ids: 0 padding, 1 unknown, then the two markers
+# that start and end every target sequence, then the tokens by frequency.
+SPECIAL_TOKENS = ("[start]", "[end]")
+START_ID, END_ID = 2, 3
+
+
+def make_sequence_vectorizer(texts, vocab_size, standardize, split="whitespace", name="vectorizer", batch_size=1024):
+    """A ``TextVectorization`` with ids 0 (padding), 1 (unknown), :data:`START_ID`, :data:`END_ID`, then
+    the ``vocab_size - 4`` most frequent tokens of ``texts``."""
+    if vocab_size < 5:
+        raise ValueError(f"`vocab_size` must leave room for tokens beyond the 4 reserved ids; got {vocab_size}.")
+    probe = keras.layers.TextVectorization(max_tokens=vocab_size - 2, standardize=standardize, split=split)
+    probe.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(batch_size))
+    tokens = [str(t) for t in probe.get_vocabulary(include_special_tokens=False) if t not in SPECIAL_TOKENS]
+    return keras.layers.TextVectorization(
+        standardize=standardize, split=split, vocabulary=list(SPECIAL_TOKENS) + tokens, name=name
+    )
+
+
+def encode_targets(vectorizer, texts, max_length):
+    """Target ids (n, max_length + 2): ``START_ID``, at most ``max_length`` tokens, ``END_ID``, then 0s."""
+    ids = vectorize(vectorizer, texts, max_length)
+    lengths = (ids != 0).sum(axis=1)
+    out = np.zeros((len(texts), max_length + 2), np.int32)
+    out[:, 0] = START_ID
+    out[:, 1 : max_length + 1] = ids
+    out[np.arange(len(texts)), lengths + 1] = END_ID
+    return out
+
+
+def pairs_dataset(source_ids, target_ids, batch_size, shuffle=False, seed=0):
+    """Teacher-forcing batches ``({"source", "target_in"}, target_out)`` from 0-padded id arrays.
+
+    ``target_in`` is the target without its last position and ``target_out`` without its first, so
+    step t is trained to predict token t+1 (padding, id 0, is left for the loss to ignore). Each
+    batch is cut to its longest source and target, so short sentences cost little.
+    """
+    source_ids, target_ids = np.asarray(source_ids, np.int32), np.asarray(target_ids, np.int32)
+    data = tf.data.Dataset.from_tensor_slices((source_ids, target_ids))
+    if shuffle:
+        data = data.shuffle(len(source_ids), seed=seed, reshuffle_each_iteration=True)
+
+    def cut(source, target):
+        source = source[:, : tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(source != 0, tf.int32), 1)), 1)]
+        target = target[:, : tf.reduce_max(tf.reduce_sum(tf.cast(target != 0, tf.int32), 1))]
+        return {"source": source, "target_in": target[:, :-1]}, target[:, 1:]
+
+    batches = -(-len(source_ids) // batch_size)
+    data = data.batch(batch_size).apply(tf.data.experimental.assert_cardinality(batches))
+    return data.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,32 @@
+"""Addition as sequence-to-sequence: the text "a+b" in, the text of a + b out (a, b < 1000 by default).
+
+The keras.io "sequence to sequence learning for performing addition" example's task. Every problem
+``(a, b)`` with ``0 <= a, b < max_value`` is enumerated and shuffled with a seed; the test problems
+come first, then validation, then training, so no test problem is ever trained on (a+b and b+a are
+different problems; both may appear, in any split).
+"""
+
+import numpy as np
+
+from zoo.data import Pairs
+from zoo.validation import positive_int
+
+
+def problems(train=100_000, validation=5_000, test=10_000, max_value=1000, seed=0):
+    """``{"train", "validation", "test"}`` -> :class:`zoo.data.Pairs` of "a+b" and "c" strings."""
+    for name, value in (("train", train), ("validation", validation), ("test", test), ("max_value", max_value)):
+        positive_int(name, value)
+    total = max_value * max_value
+    if train + validation + test > total:
+        raise ValueError(
+            f"train + validation + test = {train + validation + test:,} problems, but only {total:,} exist "
+            f"with operands below max_value={max_value}."
+        )
+    order = np.random.default_rng(seed).permutation(total)[: test + validation + train]
+    a, b = np.divmod(order, max_value)
+
+    def pairs(s):
+        return Pairs([f"{x}+{y}" for x, y in zip(a[s], b[s])], [str(x + y) for x, y in zip(a[s], b[s])])
+
+    return {"test": pairs(slice(0, test)), "validation": pairs(slice(test, test + validation)),
+            "train": pairs(slice(test + validation, None))}
