@@ -271,3 +271,11 @@ def test_translate_takes_any_export_serving_text_to_one_string(tmp_path, capsys)
     tf.saved_model.save(module, str(tmp_path / "upper"), signatures={"serving_default": module.serve})
     assert cli.main(["translate", "--model", str(tmp_path / "upper"), "ab", "c"]) == 0
     assert capsys.readouterr().out == "AB\nC\n"
+
+
+def test_zoo_report_hands_its_arguments_to_the_experiments_parser(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["report", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: zoo report") and "--budget" in out

@@ -1,4 +1,4 @@
-"""The `zoo` command: `cells`, `train TASK`, `predict sentiment`, `generate` and `translate`."""
+"""The `zoo` command: `cells`, `train TASK`, `predict sentiment`, `generate`, `translate` and `report`."""
 
 import argparse
 import sys
@@ -122,6 +122,14 @@ def _texts(args):
     return args.text
 
 
+def _report(args):
+    from zoo import experiments
+
+    status = experiments.main(args.arguments, prog="zoo report")
+    if status:
+        raise SystemExit(status)
+
+
 def _translate(args):
     import tensorflow as tf
 
@@ -177,6 +185,15 @@ def build_parser():
     generate.add_argument("--seed", type=int, default=0, help="sampling seed: same seed, same text (default 0)")
     generate.add_argument("--model", help="SavedModel folder (default: saved_models/shakespeare_char)")
     generate.set_defaults(func=_generate)
+
+    report = sub.add_parser(
+        "report",
+        help="run the seed experiments and write their report (see `zoo report --help`)",
+        add_help=False,
+        prefix_chars="\0",  # every argument, --help included, goes to the experiments' own parser
+    )
+    report.add_argument("arguments", nargs=argparse.REMAINDER)
+    report.set_defaults(func=_report)
 
     translate = sub.add_parser(
         "translate",

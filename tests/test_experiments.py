@@ -1,0 +1,141 @@
+import json
+
+import numpy as np
+import pytest
+
+from zoo import experiments
+from zoo.data import synthetic
+from zoo.data.imdb import Reviews
+
+TINY = experiments.Budget(
+    "tiny",
+    experiments.SeqLengthSettings(cells=("elman",), lengths=(4, 8), seeds=(0,), vocab_size=30, embedding_dim=4,
+                                  units=4, batch_size=16),
+    experiments.GradientSettings(cells=("elman",), length=8, batch=4),
+    experiments.ExplodingSettings(units=4, length=6, steps=3, batch_size=4, through_time_length=6, test_sequences=8),
+    experiments.GrammarSettings(cells=("elman",), seeds=(0,), units=4, every=16, max_sequences=32, test_strings=20),
+    experiments.AddingSettings(cells=("elman",), lengths=(6,), seeds=(0,), units=4, steps=4, batch_size=4,
+                               eval_every=2, test_sequences=8),
+)
+WORDS = ["good", "bad", "film", "plot", "actor", "scene", "story", "music", "end", "start"]
+
+
+def tiny_reviews():
+    """Synthetic 'reviews' of 3-15 words; positive when 'good' outnumbers 'bad'."""
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        texts = [" ".join(rng.choice(WORDS, rng.integers(3, 16))) for _ in range(n)]
+        labels = np.array([t.split().count("good") > t.split().count("bad") for t in texts], np.int32)
+        return Reviews(texts, labels, np.where(labels == 1, 8, 2).astype(np.int32))
+
+    return {"train": split(48), "validation": split(16), "test": split(32)}
+
+
+def test_truncate_keeps_the_first_tokens_left_aligned():
+    ids = experiments.truncate([[5, 6, 7, 8], [9], []], 3, side="start")
+    np.testing.assert_array_equal(ids, [[5, 6, 7], [9, 0, 0], [0, 0, 0]])
+    assert ids.dtype == np.int32
+
+
+def test_truncate_keeps_the_last_tokens_left_aligned_with_right_padding():
+    ids = experiments.truncate([[5, 6, 7, 8], [9, 3], []], 3, side="end")
+    np.testing.assert_array_equal(ids, [[6, 7, 8], [9, 3, 0], [0, 0, 0]])
+
+
+def test_truncate_treats_trailing_zeros_as_padding():
+    padded = np.array([[5, 6, 7, 0, 0], [4, 1, 0, 0, 0]])  # id 1 (out of vocabulary) is a real token
+    np.testing.assert_array_equal(experiments.truncate(padded, 2, side="end"), [[6, 7], [4, 1]])
+    np.testing.assert_array_equal(experiments.truncate(padded, 4, side="start"), [[5, 6, 7, 0], [4, 1, 0, 0]])
+
+
+def test_truncate_rejects_an_unknown_side():
+    with pytest.raises(ValueError, match="side"):
+        experiments.truncate([[1, 2]], 2, side="middle")
+
+
+def test_parse_cell_reads_keyword_arguments():
+    assert experiments.parse_cell("second_order(rank=16)") == ("second_order", {"rank": 16})
+    assert experiments.parse_cell("gru") == ("gru", {})
+    with pytest.raises(ValueError, match="Unknown cell|must be one of"):
+        experiments.parse_cell("transformer")
+
+
+def test_reber_success_counts_strings_evaluations_and_seeds():
+    # Two strings of "BTSXSE"'s first steps; string 0 predicted exactly, string 1 wrong at one step.
+    _, targets, mask = synthetic.reber_dataset(2, seed=0)
+    probs = np.where(targets > 0.5, 0.9, 0.1)
+    assert experiments.fraction_right(probs, targets, mask) == 1.0
+    probs[1, 0] = 1.0 - probs[1, 0]  # every symbol of step 0 flipped
+    assert experiments.fraction_right(probs, targets, mask) == 0.5
+    probs[1, 0] = np.where(targets[1, 0] > 0.5, 0.9, 0.1)
+    probs[1, int(mask[1].sum())] = 0.9  # a padded step is ignored, however wrong
+    assert experiments.fraction_right(probs, targets, mask) == 1.0
+
+    assert experiments.first_solved([[100, 0.5], [200, 1.0], [300, 1.0]]) == 200
+    assert experiments.first_solved([[100, 0.5], [200, 0.999]]) is None
+    summary = experiments.grammar_success([{"sequences": 3000}, {"sequences": None}, {"sequences": 1000}])
+    assert summary == {"solved": 2, "runs": 3, "fraction": 2 / 3, "sequences": [1000, 3000],
+                       "median_sequences": 2000.0}
+    assert experiments.grammar_success([{"sequences": None}])["median_sequences"] is None
+
+
+def test_a_point_whose_json_exists_is_not_recomputed(tmp_path):
+    path = tmp_path / "point.json"
+    settings = {"units": 4}
+
+    def boom():
+        raise AssertionError("recomputed a finished point")
+
+    first = experiments._point(path, settings, lambda: {"value": 1})
+    assert first["value"] == 1 and first["seconds"] >= 0 and json.loads(path.read_text())["value"] == 1
+    assert experiments._point(path, settings, boom)["value"] == 1
+    assert experiments._point(tmp_path / "missing.json", settings, boom, compute=False) is None
+    with pytest.raises(ValueError, match="other settings.*units"):
+        experiments._point(path, {"units": 8}, boom)
+
+
+def test_an_experiment_resumes_from_its_finished_points(tmp_path, monkeypatch):
+    settings = TINY.adding
+    finished = experiments._point_settings(settings)
+    path = tmp_path / "adding" / "elman-6-seed0.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"cell": "elman", "length": 6, "seed": 0, "test_mse": 0.123, "beats": False,
+                                "curve": [[4, 0.123]], "settings": finished, "seconds": 1, "cpu_seconds": 1}))
+    calls = []
+    monkeypatch.setattr(experiments, "train_adding", lambda s, c, n, seed: calls.append(seed) or
+                        {"cell": c, "length": n, "seed": seed, "test_mse": 0.5, "beats": False, "curve": [[4, 0.5]]})
+    results = experiments.run_adding(experiments.dataclasses.replace(settings, seeds=(0, 1)), tmp_path)
+    assert [r["test_mse"] for r in results] == [0.123, 0.5]
+    assert calls == [1]
+    assert (tmp_path / "adding" / "elman-6-seed1.json").exists()
+
+
+def test_quick_report_runs_end_to_end_on_tiny_settings(tmp_path, monkeypatch):
+    out = tmp_path / "report" / "experiments.md"
+    argv = ["--budget", "tiny", "--out", str(out), "--work-dir", str(tmp_path / "work")]
+    assert experiments.main(argv, budgets={"tiny": TINY}, reviews=tiny_reviews()) == 0
+
+    report = out.read_text()
+    for heading in ("1. Short-term memory on IMDB", "2. Gradients through time", "Exploding gradients",
+                    "Reber and embedded Reber", "Adding problem", "Timing"):
+        assert heading in report
+    assert "--budget tiny" in report and "At length 8, keeping the end: elman" in report
+    assets = tmp_path / "report" / "experiments"
+    for name in ("seq_length", "gradients", "exploding", "grammars", "adding"):
+        assert (assets / f"{name}.png").stat().st_size > 0
+        assert f"experiments/{name}.png" in report
+    results = sorted(p.relative_to(assets / "results").as_posix() for p in (assets / "results").rglob("*.json"))
+    assert len(results) == 4 + 1 + 3 + 2 + 1 + 1  # seq_length, gradients, exploding, grammars, adding, run.json
+    point = json.loads((assets / "results" / "seq_length" / "elman-end-8-seed0.json").read_text())
+    assert 0.0 <= point["test_accuracy"] <= 1.0 and point["settings"]["units"] == 4
+
+    # A rerun computes nothing: every point's JSON exists (no trainer may be called), and the report is rewritten.
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed a finished point")
+
+    for name in ("train_classifier", "train_exploding", "through_time_at_init", "train_grammar", "train_adding"):
+        monkeypatch.setattr(experiments, name, boom)
+    out.unlink()
+    assert experiments.main(argv, budgets={"tiny": TINY}, reviews=tiny_reviews()) == 0
+    assert out.read_text().count("elman") == report.count("elman")
