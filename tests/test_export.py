@@ -1,3 +1,4 @@
+import os
 import json
 import shutil
 import subprocess
@@ -147,3 +148,12 @@ def test_every_weight_is_stored_once(exported):
         if reader.get_variable_to_dtype_map()[name] == tf.float32
     )
     assert stored == model.count_params()
+
+
+def test_written_folder_gets_the_usual_permissions_not_mkdtemps_private_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        export.atomic_write_dir(tmp_path / "model", lambda tmp: (tmp / "x").write_text("x"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755

@@ -23,6 +23,9 @@ def atomic_write_dir(path, write):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); an export is meant to be shared
         write(tmp)
         old = None
         if path.exists():
