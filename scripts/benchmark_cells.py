@@ -1,11 +1,18 @@
-"""Train-step speed of zoo cells in `Recurrent` against Keras' built-in layers.
+"""Train-step speed of zoo cells in `Recurrent` against Keras' built-in layers, on one Keras backend.
 
 Median milliseconds per training step (forward, backward, Adam update) on
 random data: each zoo cell in `Recurrent` with the hoisted input projection
 (the default) and without it, interleaved with the matching Keras layer in one
 process. All models: Input -> recurrent layer (last output) -> Dense(1), MSE.
 
-    python scripts/benchmark_cells.py                 # batch 64, 200 steps, 128 in, 128 units
+What is timed is one `model.train_on_batch` call with Keras' default
+`jit_compile="auto"`, i.e. each backend's own training step: on TensorFlow a
+`tf.function` graph (Keras turns XLA off on CPU-only machines), on JAX a
+`jax.jit`-compiled step (XLA), on PyTorch eager autograd (Keras' default there;
+`torch.compile` is opt-in). The first calls, which trace and compile, are not timed.
+
+    python scripts/benchmark_cells.py                       # TensorFlow: batch 64, 200 steps, 128 in, 128 units
+    python scripts/benchmark_cells.py --backend jax         # the same on JAX (or: --backend torch)
     python scripts/benchmark_cells.py --repeats 3 --iters 5 --timesteps 20   # a quick look
 """
 
@@ -14,23 +21,34 @@ import os
 import platform
 import statistics
 import time
+from importlib.metadata import version
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+BACKENDS = ("tensorflow", "jax", "torch")
 
-import zoo  # noqa: E402
-
-# zoo cell name -> (Keras built-in layer, kwargs making it the same function)
+# zoo cell name -> (name of the Keras built-in layer that computes the same function, its kwargs)
 PAIRS = {
-    "elman": (keras.layers.SimpleRNN, {}),
-    "gru": (keras.layers.GRU, {}),
-    "peephole_lstm": (keras.layers.LSTM, {}),
+    "elman": ("SimpleRNN", {}),
+    "gru": ("GRU", {}),
+    "peephole_lstm": ("LSTM", {}),
 }
 
 
-def build(layer, timesteps, features):
+def import_keras(backend):
+    """Import keras on ``backend``: Keras reads KERAS_BACKEND once, at its first import."""
+    os.environ["KERAS_BACKEND"] = backend
+    import keras
+
+    if keras.backend.backend() != backend:
+        raise RuntimeError(
+            f"Keras was already imported with the {keras.backend.backend()} backend; run this script in a fresh "
+            f"process (python scripts/benchmark_cells.py --backend {backend})."
+        )
+    return keras
+
+
+def build(keras, layer, timesteps, features):
     inputs = keras.Input((timesteps, features))
     outputs = keras.layers.Dense(1)(layer(inputs))
     model = keras.Model(inputs, outputs)
@@ -50,6 +68,12 @@ def time_steps(model, x, y, iters):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
     parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--timesteps", type=int, default=200, help="sequence length (default 200)")
     parser.add_argument("--features", type=int, default=128, help="input features (default 128)")
@@ -58,6 +82,8 @@ def main(argv=None):
     parser.add_argument("--iters", type=int, default=10, help="timed steps per repetition (default 10)")
     parser.add_argument("--cells", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="cells to compare")
     args = parser.parse_args(argv)
+    keras = import_keras(args.backend)
+    import zoo
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.timesteps, args.features)).astype("float32")
@@ -66,13 +92,12 @@ def main(argv=None):
     models = {}
     for name in args.cells:
         keras_layer, kwargs = PAIRS[name]
-        models[name] = {
-            "zoo": build(zoo.layers.Recurrent(zoo.cells.get(name, units=args.units)), args.timesteps, args.features),
-            "zoo_unhoisted": build(
-                zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), hoist_inputs=False), args.timesteps, args.features
-            ),
-            "keras": build(keras_layer(args.units, **kwargs), args.timesteps, args.features),
+        layers = {
+            "zoo": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units)),
+            "zoo_unhoisted": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), hoist_inputs=False),
+            "keras": getattr(keras.layers, keras_layer)(args.units, **kwargs),
         }
+        models[name] = {impl: build(keras, layer, args.timesteps, args.features) for impl, layer in layers.items()}
     for pair in models.values():  # compile the graphs before timing
         for model in pair.values():
             for _ in range(3):
@@ -85,8 +110,10 @@ def main(argv=None):
                 samples[name][impl].append(time_steps(model, x, y, args.iters))
         print(f"repetition {rep + 1}/{args.repeats} done", flush=True)
 
+    any_model = next(iter(models.values()))["zoo"]
     print(
-        f"\nbackend {keras.backend.backend()}, keras {keras.__version__}, {platform.processor() or platform.machine()}, "
+        f"\nbackend {args.backend} {version(args.backend)} (jit_compile={any_model.jit_compile}), "
+        f"keras {keras.__version__}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cpus; batch {args.batch}, {args.timesteps} steps, {args.features} inputs, {args.units} units; "
         f"median of {args.repeats} repetitions x {args.iters} steps\n"
     )
@@ -95,7 +122,7 @@ def main(argv=None):
     for name in models:
         ms = {impl: statistics.median(times) for impl, times in samples[name].items()}
         print(
-            f"| {name} | {PAIRS[name][0].__name__} | {ms['zoo']:.1f} | {ms['zoo_unhoisted']:.1f} | {ms['keras']:.1f} "
+            f"| {name} | {PAIRS[name][0]} | {ms['zoo']:.1f} | {ms['zoo_unhoisted']:.1f} | {ms['keras']:.1f} "
             f"| {ms['zoo'] / ms['keras']:.2f} | {ms['zoo_unhoisted'] / ms['keras']:.2f} |"
         )
 

@@ -10,7 +10,6 @@ test to poll: ``RUN_DIR/progress.json`` ({"epoch", "batch"} of the last finished
 """
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path

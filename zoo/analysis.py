@@ -8,6 +8,8 @@ import numpy as np
 import tensorflow as tf
 from keras import tree
 
+from zoo.backend import require_tensorflow
+
 RECURRENT_LAYERS = (keras.layers.RNN, keras.layers.Bidirectional)
 
 
@@ -63,6 +65,7 @@ def gradient_norms(model, inputs, targets, loss_fn, layer_name=None):
     Returns:
         A numpy array (time,) of ``norms``.
     """
+    require_tensorflow("zoo.analysis.gradient_norms")
     layer = model.get_layer(layer_name) if layer_name is not None else first_recurrent_layer(model)
     head, tail = split_at(model, layer)
     sequence, *others = tree.flatten(head(inputs, training=False))

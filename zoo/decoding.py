@@ -12,6 +12,8 @@ both and are 0-padded; ``banned_ids`` (padding, unknown, start) are never emitte
 
 import tensorflow as tf
 
+from zoo.backend import require_tensorflow
+
 NEG_INF = -1e9
 
 
@@ -33,6 +35,7 @@ def greedy_search(step, states, batch_size, start_id, end_id, max_length, banned
 
     Returns ``(ids (batch, max_length) int32 without start/end, 0-padded; log-probability (batch,))``.
     """
+    require_tensorflow("zoo.decoding.greedy_search")
     max_length = tf.cast(max_length, tf.int32)
     tokens = tf.fill([batch_size], tf.cast(start_id, tf.int32))
     finished = tf.zeros([batch_size], tf.bool)
@@ -75,6 +78,7 @@ def beam_search(step, states, batch_size, start_id, end_id, max_length, beam_wid
 
     Returns ``(ids (batch, max_length) int32 without start/end, 0-padded; normalised score (batch,))``.
     """
+    require_tensorflow("zoo.decoding.beam_search")
     k = int(beam_width)
     if k < 1:
         raise ValueError(f"`beam_width` must be a positive integer; got beam_width={beam_width!r}.")
@@ -164,6 +168,7 @@ def ids_to_text(vocabulary, ids, separator=" ", detokenize=None):
 def decode(encoder, decoder, source, start_id, end_id, max_length, beam_width=1, length_penalty=0.0,
            banned_ids=(0, 1)):
     """Source ids (batch, S) -> target ids (batch, max_length) by greedy (``beam_width=1``) or beam search."""
+    require_tensorflow("zoo.decoding.decode")
     source = tf.cast(source, tf.int32)
     memory, *states = encoder(source, training=False)
     args = dict(step=seq2seq_step(decoder), states=[memory, source, *states], batch_size=tf.shape(source)[0],

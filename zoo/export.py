@@ -14,6 +14,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from zoo.backend import require_tensorflow
+
 SIGNATURE = "serving_default"
 
 
@@ -65,6 +67,7 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
         labels: the names of classes 0 and 1.
         extra_files: ``{name: text or dict}`` written into the folder too (model card, metrics).
     """
+    require_tensorflow("zoo.export.export_text_classifier")
     negative, positive = labels
 
     def serve(text):
@@ -102,6 +105,7 @@ def export_char_generator(model, chars, path, extra_files=None):
         scalar), ``seed`` (int32 scalar) -> ``text`` (string scalar, the continuation).
         ``score``: ``text`` (string [None]) -> ``nll`` (float32 [None], nats per character).
     """
+    require_tensorflow("zoo.export.export_char_generator")
     from zoo import generation
     from zoo.models.generator import inference_model
 
@@ -163,6 +167,7 @@ def export_seq2seq(model, source_vectorizer, target_vocabulary, path, signatures
         path: destination folder (replaced atomically).
         extra_files: ``{name: text or dict}`` written into the folder too.
     """
+    require_tensorflow("zoo.export.export_seq2seq")
     from zoo import decoding
     from zoo.data.text import END_ID, START_ID
     from zoo.models.seq2seq import decoder_model, encoder_model

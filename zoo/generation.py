@@ -8,6 +8,7 @@ the exported SavedModel's ``generate`` and ``score`` signatures.
 import numpy as np
 import tensorflow as tf
 
+from zoo.backend import require_tensorflow
 from zoo.models.generator import inference_model
 
 MAX_LENGTH = 100_000  # longest continuation one call may ask for (guards against runaway loops)
@@ -24,6 +25,7 @@ def stream_nll(infer, ids, chunk=2048):
     The whole sequence is one stream: it is fed ``chunk`` characters at a time with the state
     carried across, so the result equals one pass over the entire text.
     """
+    require_tensorflow("zoo.generation.stream_nll")
     ids = np.asarray(ids, np.int32)
     step = tf.function(lambda x, states: infer([x, *states], training=False), reduce_retracing=True)
     states = zero_states(infer, 1)
@@ -42,6 +44,7 @@ def score_ids(infer, ids):
 
     NaN for a row with fewer than two characters (there is nothing to predict).
     """
+    require_tensorflow("zoo.generation.score_ids")
     # Two padding columns keep at least one step and one (masked) target even for an empty batch.
     ids = tf.pad(tf.cast(ids, tf.int32), [[0, 0], [0, 2]])
     inputs, targets = ids[:, :-1], ids[:, 1:]
@@ -70,6 +73,7 @@ def generate_ids(infer, prompt_ids, length, temperature, top_k, seed, initial_st
 
     Sampling step ``i`` uses the stateless seed ``(seed, i)``: the same arguments give the same ids.
     """
+    require_tensorflow("zoo.generation.generate_ids")
     length = tf.clip_by_value(tf.cast(length, tf.int32), 0, MAX_LENGTH)
     temperature = tf.cast(temperature, tf.float32)
     logits, *states = infer([prompt_ids[None, :], *initial_states], training=False)
@@ -101,6 +105,7 @@ def generate(model, vocabulary, prompt="\n", length=200, temperature=1.0, top_k=
     Returns:
         The continuation (without the prompt).
     """
+    require_tensorflow("zoo.generation.generate")
     from zoo.models.generator import condition_model
 
     infer = inference_model(model)

@@ -84,8 +84,6 @@ def test_translator_export_reloads_without_zoo_and_survives_odd_inputs(translate
 
 
 def test_export_agrees_with_the_python_translator(translated):
-    import keras
-
     model, vectorizers = rebuild(translated)
     translator = seq2seq.Translator(model, vectorizers, "translate")
     want = translator(ODD, beam_width=3, length_penalty=0.6)

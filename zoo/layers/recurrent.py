@@ -2,8 +2,9 @@ import keras
 from keras import ops
 from keras import tree
 
-# The time loop every Keras RNN layer runs (tf.while_loop on TensorFlow, scan
-# on JAX, a Python loop on torch), with Keras' masking semantics. Not exported
+# The time loop every Keras RNN layer runs, with Keras' masking semantics:
+# keras.src.backend re-exports the active backend's rnn (tf.while_loop on
+# TensorFlow, lax.scan on JAX, a Python loop on PyTorch). Not exported
 # publicly; using it keeps Recurrent's outputs identical to keras.layers.RNN.
 from keras.src.backend import rnn as backend_rnn
 
@@ -104,6 +105,20 @@ class Recurrent(keras.layers.RNN):
             self.learned_initial_state,
         )
 
+    @property
+    def variables(self):
+        # JAX runs fit/train_on_batch/predict as pure functions of the variables a model lists and
+        # writes back only those; keras.layers.RNN leaves its carried state out of that list, so on
+        # JAX a stateful layer's state would silently restart from the last eager value at every
+        # batch (Keras 3.15). Listing it here, like a seed generator's state, carries it as on
+        # TensorFlow and PyTorch; it is still no weight (get_weights and saved files leave it out).
+        # Only on JAX: the PyTorch backend registers every listed variable as a module parameter.
+        variables = super().variables
+        if self.stateful and self.states is not None and keras.backend.backend() == "jax":
+            seen = {id(v) for v in variables}
+            variables += [v for v in tree.flatten(self.states) if id(v) not in seen]
+        return variables
+
     def reset_state(self):
         if self.states is None:
             return
@@ -134,6 +149,10 @@ class Recurrent(keras.layers.RNN):
             dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dp_mask, 1)
         projected = cell.project_inputs(sequences)  # (batch, time, G*units)
+        if self.stateful and keras.backend.backend() == "torch":
+            # A stateful layer starts from its state variables' storage, which RNN.call overwrites
+            # in place after the loop; autograd still needs the values read (RNN.inner_loop copies too).
+            initial_state = tree.map_structure(ops.copy, initial_state)
 
         def step(z_t, states):
             return cell.step(z_t, states, training=training)

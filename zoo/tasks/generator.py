@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import cells, export, generation, training
+from zoo.backend import require_tensorflow
 from zoo.data import describe_source, shakespeare
 from zoo.models import generator as models
 from zoo.validation import one_of, positive_int, rate
@@ -122,6 +123,7 @@ def _loss():
 
 def train(config, train_config, command=None):
     """Train, evaluate, sample and (unconditional) export. Returns the metrics dict."""
+    require_tensorflow("zoo train generator")
     run_dir = Path(config.run_dir)
     training.seed_everything(train_config.seed)
     source = shakespeare.source(config.data_dir or None)

@@ -14,6 +14,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from zoo import cells, export, training
+from zoo.backend import require_tensorflow
 from zoo.data import describe_source, imdb, text
 from zoo.models.classifier import HEADS, POOLINGS, build_classifier
 from zoo.validation import one_of, positive_int, rate
@@ -101,6 +102,7 @@ def _targets(reviews, head):
 
 def train(config, train_config, command=None):
     """Train, evaluate on the test set, write ``metrics.json`` and export. Returns the metrics dict."""
+    require_tensorflow("zoo train sentiment")
     started = time.time()
     run_dir = Path(config.run_dir)
     training.seed_everything(train_config.seed)

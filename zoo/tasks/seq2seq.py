@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import cells, decoding, export, training
+from zoo.backend import require_tensorflow
 from zoo.data import addition, describe_source, text, translation
 from zoo.models import seq2seq as models
 from zoo.validation import one_of, positive_int, rate
@@ -249,6 +250,7 @@ def attention_map(translator, sentence, path):
 
 def train(config, train_config, command=None):
     """Train, evaluate on the test split, draw attention, export. Returns the metrics dict."""
+    require_tensorflow("zoo train seq2seq")
     run_dir = Path(config.run_dir)
     training.seed_everything(train_config.seed)
     splits, data_info = load_data(config, train_config.seed)
