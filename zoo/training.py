@@ -23,9 +23,12 @@ and the logs keep the last good epoch, and no ``done.json`` is written, so the t
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import shutil
+import tempfile
 import time
 import typing
 from pathlib import Path
@@ -287,40 +290,83 @@ class _EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), callbacks=()):
+def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), callbacks=(), strategy=None):
     """Compile ``model`` and train it in ``run_dir``, resuming whatever an earlier call left unfinished.
 
     Args:
-        model: a built ``keras.Model``.
+        model: a built ``keras.Model``; with a ``strategy``, built inside ``strategy.scope()``
+            (``with zoo.distributed.scope(strategy): model = build_...(...)``).
         train_data, validation_data: batched ``tf.data.Dataset``s of ``(inputs, targets)``
             (``validation_data`` may be None when a callback provides the validation metrics).
+            With a strategy, the batches are global: each replica trains on its slice of each.
         config: a :class:`TrainConfig`.
         run_dir: the run folder (created if needed; see the module docstring).
         loss, metrics: passed to ``model.compile``.
         callbacks: extra Keras callbacks, run before the trainer's own at each epoch end, so a
             metric one adds to ``logs`` (e.g. ``val_loss`` computed its own way) is checkpointed,
             early-stopped on and logged.
+        strategy: None to train on one device with Keras' ``Model.fit``; a ``tf.distribute``
+            strategy (``zoo.distributed.make_strategy``) to run each step on all its replicas, in
+            the loop of :func:`zoo.distributed.train` (same callbacks, files and resume). With
+            several workers, every worker calls ``fit`` with the same arguments; only the chief
+            writes ``run_dir``, the others a temporary folder (see ``zoo/distributed.py``).
 
     Returns:
         The per-epoch history of the whole run (all resumes), read back from ``log.csv``. The model
-        ends with the weights of its best validation epoch.
+        ends with the weights of its best validation epoch. (On a worker other than the chief: the
+        epochs of this call only.)
 
     Raises:
         TrainingDiverged: a loss, the monitored metric or a weight became NaN or infinite. Nothing of
             that epoch was saved and ``done.json`` is not written; the model's weights are left as
             they are (likely non-finite). Rerun with a lower learning rate to resume.
+        ValueError: with a strategy, the model was built outside its scope, or
+            ``accumulation_steps`` > 1 (not supported there).
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    best_path = run_dir / "best.weights.h5"
-    done_path = run_dir / "done.json"
+    if strategy is None:
+        return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, None)
+    from zoo import distributed
+
+    if config.accumulation_steps > 1:
+        raise ValueError(
+            "Gradient accumulation is not supported with a distribution strategy; got "
+            f"accumulation_steps={config.accumulation_steps}. Use accumulation_steps=1 and a larger global "
+            "batch_size (each replica gets batch_size / replicas examples)."
+        )
+    distributed.check_model(model, strategy)
+    if distributed.is_chief(strategy):
+        return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, strategy)
+    files = Path(tempfile.mkdtemp(prefix=f"zoo-{run_dir.name}-worker-"))
+    try:
+        return _fit(model, train_data, validation_data, config, run_dir, files, loss, metrics, callbacks, strategy)
+    finally:
+        shutil.rmtree(files, ignore_errors=True)
+
+
+def _fit(model, train_data, validation_data, config, run_dir, files, loss, metrics, callbacks, strategy):
+    """:func:`fit`, writing the run folder's files in ``files`` (``run_dir`` but on a non-chief worker)."""
+    if strategy is not None:
+        from zoo import distributed
+    files.mkdir(parents=True, exist_ok=True)
+    best_path = files / "best.weights.h5"
+    done_path = files / "done.json"
     steps = int(train_data.cardinality()) if hasattr(train_data, "cardinality") else None
-    model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=list(metrics))
-    if done_path.exists():
-        print(f"{run_dir} finished earlier ({done_path}); loading its best weights.")
-        model.optimizer.build(model.trainable_variables)  # the checkpoint holds the optimizer's state too
-        model.load_weights(best_path)
-        return read_log(run_dir)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():  # the optimizer's variables too
+        model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=list(metrics))
+    done = done_path.exists() if strategy is None else distributed.chief_value(strategy, done_path.exists())
+    if done:
+        if files == run_dir:
+            print(f"{run_dir} finished earlier ({done_path}); loading its best weights.")
+        if strategy is None:
+            model.optimizer.build(model.trainable_variables)  # the checkpoint holds the optimizer's state too
+            model.load_weights(best_path)
+        else:
+            distributed.build(model, strategy, train_data)
+            if files == run_dir:
+                model.load_weights(best_path)
+            distributed.sync_from_chief(strategy, model)
+        return read_log(files)
 
     mode = _mode(config.monitor)
     checkpoint = keras.callbacks.ModelCheckpoint(
@@ -336,27 +382,33 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
     # last the backup: the commit point that _Resume rolls the other files back to.
     callbacks = [
         *callbacks,
-        _Resume(run_dir, config, checkpoint, stopper),
+        _Resume(files, config, checkpoint, stopper),
         _EpochTimer(),
         _DivergenceGuard(config, run_dir),
         checkpoint,
-        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard")),
+        keras.callbacks.CSVLogger(str(files / "log.csv"), append=True),
+        keras.callbacks.TensorBoard(str(files / "tensorboard")),
         *([stopper] if stopper else []),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(str(files / "backup"), double_checkpoint=True, delete_checkpoint=False),
     ]
     verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
-    model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # datasets shuffle themselves (fit's shuffle does not apply to tf.data)
-    )
+    if strategy is None:
+        model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # datasets shuffle themselves (fit's shuffle does not apply to tf.data)
+        )
+    else:
+        verbose = verbose if files == run_dir else 0  # one progress bar: the chief's
+        distributed.train(model, train_data, validation_data, config.epochs, callbacks, strategy, loss, verbose)
     if best_path.exists():
         model.load_weights(best_path)
-    history = read_log(run_dir)
+    if strategy is not None:
+        distributed.sync_from_chief(strategy, model)  # the chief's best epoch, on every worker
+    history = read_log(files)
     _write_json(done_path, {"epochs_run": len(history.get("epoch", []))})
     return history
 
