@@ -65,3 +65,46 @@ def test_shipped_char_model_generates_and_scores_without_zoo():
     metrics = json.loads((path / "metrics.json").read_text())
     assert f"{metrics['test_loss']:.4f}" in (path / "README.md").read_text()
     assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
+
+
+SEQ2SEQ = """
+import json, sys
+sys.modules["zoo"] = None
+import tensorflow as tf
+signatures = tf.saved_model.load(sys.argv[1]).signatures
+out = {}
+for name in sorted(signatures):
+    (values,) = signatures[name](text=tf.constant(json.loads(sys.argv[2]))).values()
+    out[name] = [v.decode("utf-8") for v in values.numpy()]
+print(json.dumps(out))
+"""
+
+
+def run_seq2seq(path, texts):
+    run = subprocess.run([sys.executable, "-c", SEQ2SEQ, str(path), json.dumps(texts)], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not (ROOT / "addition" / "saved_model.pb").exists(), reason="no shipped addition model")
+def test_shipped_addition_model_adds_without_zoo():
+    path = ROOT / "addition"
+    out = run_seq2seq(path, ["123+45", "999+999", "305+470", "500+250", "", "abc"])
+    assert out["serving_default"][:4] == ["168", "1998", "775", "750"]
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert metrics["pairs"]["test"] == 10000
+    assert f"{100 * metrics['test_exact_match_beam']:.2f}%" in (path / "README.md").read_text()
+    assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
+
+
+@pytest.mark.skipif(not (ROOT / "spa_eng_translator" / "saved_model.pb").exists(), reason="no shipped translator")
+def test_shipped_translator_translates_raw_english_without_zoo():
+    path = ROOT / "spa_eng_translator"
+    texts = ["I like cats.", "Where is the station?", "", "x" * 3000, "Zoë's café, 日本!"]
+    out = run_seq2seq(path, texts)
+    assert out["translate"] == out["serving_default"] and len(out["translate"]) == len(texts)
+    assert out["translate"][0] and out["translate"][1]  # real sentences get a real translation
+    metrics = json.loads((path / "metrics.json").read_text())
+    assert f"{metrics['test_bleu_beam']:.1f}" in (path / "README.md").read_text()
+    assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
