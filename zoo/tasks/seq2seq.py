@@ -327,7 +327,7 @@ Split over distinct English sentences with seed {metrics["seed"]} (90/5/5): {met
 split only: {metrics["vocabulary"]["source"]:,} English (lower-cased) and {metrics["vocabulary"]["target"]:,} Spanish (cased) tokens,
 punctuation split into tokens; unknown words map to one id."""
     else:
-        title = "Addition: 'a+b' -> 'a+b's value'"
+        title = "Addition: the text 'a+b' in, its sum out"
         results = f"""| decoding | exact match on {metrics["pairs"]["test"]:,} unseen problems |
 |---|---:|
 | beam search, width {config.beam_width} (exported) | **{100 * metrics["test_exact_match_beam"]:.2f}%** |
@@ -358,7 +358,7 @@ print(out["{output}"].numpy()[0].decode())
 ## Model
 - {model}. Parameters: {metrics["parameters"]:,}.
 - Training: teacher forcing, cross-entropy over target tokens (padding ignored); Adam (learning rate
-  {train_config.learning_rate}, clipnorm {train_config.clipnorm}), batch {train_config.batch_size}; best of {metrics["epochs_run"]} epochs by
+  {train_config.learning_rate}{", cosine decay to 1% over the run" if train_config.lr_schedule == "cosine" else ""}, clipnorm {train_config.clipnorm}), batch {train_config.batch_size}; best of {metrics["epochs_run"]} epochs by
   validation loss (epoch {metrics["best_epoch"]}).
 - Training time: {metrics["training_seconds"] / 60:.1f} minutes ({metrics["seconds_per_epoch"]:.0f} s per epoch) on
   {metrics["hardware"]}; TensorFlow {metrics["versions"]["tensorflow"]}, Keras {metrics["versions"]["keras"]}.
