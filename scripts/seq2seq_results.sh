@@ -6,7 +6,7 @@
 #   ZOO_DATA_DIR=../shared/data bash scripts/seq2seq_results.sh
 set -euo pipefail
 zoo train seq2seq --task translate --cell gru --attention luong --units 256 --embedding-dim 128 --dropout 0.2 \
-    --epochs 15 --patience 3 --batch-size 64 --learning-rate 0.001 --seed 0 --verbose 2 \
+    --epochs 6 --patience 3 --batch-size 64 --learning-rate 0.001 --seed 0 --verbose 2 \
     --run-dir runs/translate_gru_luong --export-dir saved_models/spa_eng_translator
 zoo train seq2seq --task addition --cell gru --attention luong --units 128 --embedding-dim 32 --dropout 0 \
     --train-problems 300000 --batch-size 128 --learning-rate 0.002 --lr-schedule cosine --epochs 20 --patience 0 \
