@@ -19,11 +19,12 @@ BACKEND = keras.backend.backend()
 TF = ("tensorflow",)
 TAPE = (TF, "computes gradients with tf.GradientTape; tests/layers/test_recurrent_gradients.py checks them on every backend")
 GENERATION = (TF, "uses zoo.generation, which is TensorFlow-only")
+FINITE_DIFFERENCES = (TF, "float64 finite differences, run once; tests/layers/test_recurrent_gradients.py checks gradients on every backend")
 ONLY_ON = {
-    "tests/cells/test_cells.py": {"test_finite_difference_gradients_of_every_weight": TAPE},
+    "tests/cells/test_cells.py": {"test_finite_difference_gradients_of_every_weight": FINITE_DIFFERENCES},
     "tests/cells/test_second_order.py": {
         "test_hoisted_unhoisted_and_keras_rnn_give_same_outputs_and_gradients": TAPE,
-        "test_finite_difference_gradients_of_every_weight": TAPE,
+        "test_finite_difference_gradients_of_every_weight": FINITE_DIFFERENCES,
     },
     "tests/layers/test_recurrent.py": {
         "test_outputs_and_gradients_equal_keras_rnn": TAPE,
@@ -168,3 +169,20 @@ def value_and_gradients(fn, inputs, variables):
         raise NotImplementedError(f"value_and_gradients has no case for the {BACKEND!r} backend.")
     grads = [None if g is None else np.asarray(keras.ops.convert_to_numpy(g)) for g in grads]
     return float(keras.ops.convert_to_numpy(value)), grads[: len(inputs)], grads[len(inputs) :]
+
+
+def assert_gradients_match_finite_differences(fn, variables, eps=1e-6, rtol=1e-5, atol=1e-7):
+    """The analytic gradient of the scalar ``fn()`` for every entry of every variable equals the central
+    difference ``(fn(w + eps) - fn(w - eps)) / 2 eps``. Use float64 layers: float32 differences are noise."""
+    _, _, grads = value_and_gradients(fn, [], variables)
+    for var, grad in zip(variables, grads, strict=True):
+        base = np.array(keras.ops.convert_to_numpy(var.value))
+        numeric = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            for sign in (1, -1):
+                bumped = base.copy()
+                bumped[idx] += sign * eps
+                var.assign(bumped)
+                numeric[idx] += sign * float(keras.ops.convert_to_numpy(fn())) / (2 * eps)
+            var.assign(base)
+        np.testing.assert_allclose(grad, numeric, rtol=rtol, atol=atol, err_msg=var.name)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import zoo
 from tests import reference
-from tests.conftest import INPUT_DIM, UNITS
+from tests.conftest import INPUT_DIM, UNITS, assert_gradients_match_finite_differences
 
 RANK = 5  # differs from INPUT_DIM and UNITS, so a transposed factor weight cannot pass
 FORMS = {"full": {}, "factorised": {"rank": RANK}}
@@ -183,27 +183,11 @@ def test_finite_difference_gradients_of_every_weight(form):
     x = rng.normal(size=(2, 4, INPUT_DIM))
     init = [rng.normal(scale=0.5, size=(2, UNITS))]
     coeffs = rng.normal(size=(2, 4, UNITS))
-
-    def loss():
-        return float(np.sum(layer(x, initial_state=init).numpy() * coeffs))
-
-    with tf.GradientTape() as tape:
-        value = tf.reduce_sum(layer(x, initial_state=init) * coeffs)
-    grads = tape.gradient(value, cell.trainable_variables)
     names = {"full": {"kernel", "bias"}, "factorised": {"kernel", "recurrent_kernel", "factor_output_kernel", "bias"}}
     assert {v.name for v in cell.trainable_variables} == names[form]
-    eps = 1e-6
-    for var, grad in zip(cell.trainable_variables, grads, strict=True):
-        base = var.numpy().copy()
-        numeric = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            for sign in (1, -1):
-                bumped = base.copy()
-                bumped[idx] += sign * eps
-                var.assign(bumped)
-                numeric[idx] += sign * loss() / (2 * eps)
-            var.assign(base)
-        np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-5, atol=1e-7, err_msg=var.name)
+    assert_gradients_match_finite_differences(
+        lambda: keras.ops.sum(layer(x, initial_state=init) * coeffs), cell.trainable_variables
+    )
 
 
 def test_dropout_only_active_in_training(form):
