@@ -24,6 +24,7 @@ BACKENDS = ("jax", "torch")
 
 MODULES = (
     "tests/cells",
+    "tests/layers/test_pooling.py",
     "tests/layers/test_recurrent.py",
     "tests/layers/test_recurrent_gradients.py",
     "tests/models/test_classifier.py",

@@ -133,3 +133,67 @@ def test_conditional_generator_condition_sets_the_initial_state():
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         G.build_generator("gru", **kwargs)
+
+
+def zero_states(model, batch):
+    return [np.zeros((batch, size), "float32") for size in G.state_sizes(model)]
+
+
+@pytest.mark.parametrize("input_mode, input_dim", [("embedding", 4), ("onehot", len(VOCAB))])
+def test_shortcut_logits_see_the_last_layer_and_the_encoded_input(input_mode, input_dim):
+    assert tuple(make(input_mode=input_mode).get_layer("logits").kernel.shape) == (6, len(VOCAB))
+    model = make(input_mode=input_mode, shortcut=True)
+    assert tuple(model.get_layer("logits").kernel.shape) == (6 + input_dim, len(VOCAB))
+    # logits_t = W_h h_t + W_x x_t + b with W_h = 0: the NumPy head on the encoded characters.
+    kernel, bias = model.get_layer("logits").get_weights()
+    kernel[:6] = 0.0
+    model.get_layer("logits").set_weights([kernel, bias])
+    ids = np.array([VOCAB.encode("to be or")], "int32")
+    x = model.get_layer("embedding").get_weights()[0][ids] if input_mode == "embedding" else np.eye(len(VOCAB))[ids]
+    np.testing.assert_allclose(model(ids), x @ kernel[6:] + bias, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("input_mode", ["embedding", "onehot"])
+def test_shortcut_inference_model_matches_the_training_model(input_mode):
+    model = make("peephole_lstm", input_mode, shortcut=True)
+    infer = G.inference_model(model)
+    assert {id(w) for w in infer.weights} <= {id(w) for w in model.weights}
+    ids = np.array([VOCAB.encode("to be or"), VOCAB.encode("not to b")], "int32")
+    np.testing.assert_allclose(infer([ids, *zero_states(model, 2)])[0], model(ids), rtol=1e-5, atol=1e-6)
+
+
+def test_shortcut_conditional_inference_model_matches_the_training_model():
+    training.seed_everything(0)
+    model = G.build_conditional_generator("gru", num_classes=3, vocab_size=len(VOCAB), embedding_dim=4, units=6,
+                                          num_layers=2, shortcut=True)
+    assert tuple(model.get_layer("logits").kernel.shape) == (6 + 4, len(VOCAB))
+    condition = np.array([0, 2], "int32")
+    ids = np.array([VOCAB.encode("to be")] * 2, "int32")
+    states = [keras.ops.convert_to_numpy(s) for s in G.condition_model(model)(condition)]
+    np.testing.assert_allclose(G.inference_model(model)([ids, *states])[0], model({"condition": condition, "ids": ids}),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_shortcut_generator_round_trips_through_config_and_keras_file(tmp_path):
+    model = make("elman", shortcut=True)
+    clone = keras.Model.from_config(model.get_config())
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    model.save(tmp_path / "g.keras")
+    loaded = keras.saving.load_model(tmp_path / "g.keras", safe_mode=True)
+    ids = np.array([VOCAB.encode("to be or")], "int32")
+    np.testing.assert_allclose(loaded(ids), model(ids), rtol=1e-5, atol=1e-6)
+    logits, *_ = G.inference_model(loaded)([ids, *zero_states(loaded, 1)])  # the shortcut is found by name
+    np.testing.assert_allclose(logits, model(ids), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.requires_tensorflow(reason="exports a SavedModel and scores with zoo.generation")
+def test_shortcut_generator_export_scores_like_zoo_generation(tmp_path):
+    from zoo import export
+
+    model = make("gru", shortcut=True)
+    export.export_char_generator(model, VOCAB.chars, tmp_path / "export")
+    texts = ["to be or not", "not to"]
+    ids = tf.ragged.constant([VOCAB.encode(t) for t in texts]).to_tensor()
+    expected = generation.score_ids(G.inference_model(model), ids).numpy()
+    exported = tf.saved_model.load(str(tmp_path / "export")).signatures["score"](text=tf.constant(texts))["nll"]
+    np.testing.assert_allclose(exported.numpy(), expected, rtol=1e-5)

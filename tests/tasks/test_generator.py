@@ -133,3 +133,15 @@ def test_bad_arguments_are_one_clear_line(argv, match, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("zoo: error:") and match in err
+
+
+def test_shortcut_flag_reaches_both_models_and_the_card(trained):
+    args = cli.build_parser().parse_args(["train", "generator", "--shortcut", "true", "--units", "8"])
+    config, train_config = generator.from_arguments(args)
+    assert config.shortcut is True
+    vocabulary = shakespeare.CharVocabulary(json.loads((trained / "vocabulary.json").read_text()))
+    for model in (generator._build(config, vocabulary, 4), generator._build(config, vocabulary, None, num_classes=2)):
+        assert tuple(model.get_layer("logits").kernel.shape) == (8 + config.embedding_dim, len(vocabulary))
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert "Dense logits over [h_t; x_t]" in generator.model_card(config, train_config, metrics)
+    assert "[h_t; x_t]" not in (trained / "export" / "README.md").read_text()

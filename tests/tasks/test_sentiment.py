@@ -3,7 +3,7 @@ import json
 import pytest
 
 from tests.data.test_imdb import make_archive
-from zoo import cli
+from zoo import cli, training
 from zoo.tasks import sentiment
 
 TINY = ["--units", "4", "--embedding-dim", "4", "--epochs", "2", "--validation-split", "0.34", "--verbose", "0"]
@@ -108,3 +108,19 @@ def test_word2vec_pretraining_initializes_the_embedding(tmp_path):
     assert summary["texts"] == 4 + 1  # training reviews (validation held out) + the unlabelled one
     assert (tmp_path / "r" / "word2vec_embedding.npy").exists()
     assert "unlabelled reviews were used, without labels" in (tmp_path / "r" / "export" / "README.md").read_text()
+
+
+def test_shortcut_flag_reaches_the_model_and_the_card(trained, tmp_path):
+    # Same data and sizes as `trained` (whose rating twin has as many parameters): the shortcut adds
+    # embedding_dim (4) head weights.
+    run_dir, archive = trained
+    argv = ["train", "sentiment", "--shortcut", "true", "--head", "rating", "--data-dir", str(archive),
+            "--run-dir", str(tmp_path / "r"), *TINY]
+    assert cli.main(argv) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["parameters"] == json.loads((run_dir / "metrics.json").read_text())["parameters"] + 4
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["sentiment"]["shortcut"] is True
+    binary = json.loads((run_dir / "export" / "metrics.json").read_text())
+    card = sentiment.model_card(sentiment.SentimentConfig(shortcut=True), training.TrainConfig(), binary)
+    assert "pooling over time of [h_t; x_t]" in card
+    assert "[h_t; x_t]" not in (run_dir / "export" / "README.md").read_text()

@@ -21,11 +21,23 @@ def build_classifier(
     dropout=0.0,
     head="binary",
     initial_state="zeros",
+    shortcut=False,
     name="classifier",
     **cell_kwargs,
 ):
     """Embedding (id 0 = padding, masked) -> ``num_layers`` stacked ``Recurrent`` layers of ``cell``
     (optionally bidirectional; dropout between layers) -> pooling over time -> head.
+
+    With ``shortcut=True`` the input also skips the recurrent layers straight to the head (the notes'
+    recurrent network "with shortcuts", issue 8): the head sees the pooled concatenation of the last
+    layer's output h_t and the embedded input x_t (after the embedding's dropout),
+
+        y = f(W [pool(h); pool(x)] + b) = f(W_h pool(h) + W_x pool(x) + b),
+
+    with f the sigmoid (binary) or the identity (rating), pooling over the unpadded steps (max and
+    mean pool each feature on its own, so pool([h_t; x_t]) = [pool(h); pool(x)]); for "last", h_T and
+    x_T at the last unpadded step T (bidirectional: h_T is both directions' final states, as without
+    the shortcut). The head's kernel is (units * directions + embedding_dim, 1), W_h rows first.
 
     Args:
         cell: a registered cell name (``zoo.cells.names()``).
@@ -38,6 +50,7 @@ def build_classifier(
         head: "binary" (sigmoid probability of the positive class) or "rating"
             (a linear regression of the 1-10 star rating).
         initial_state: the recurrent layers' initial state mode (see ``Recurrent``).
+        shortcut: also feed the embedded input to the head (above).
         **cell_kwargs: passed to the cell (e.g. ``recurrent_dropout``, ``peepholes``).
 
     Returns:
@@ -61,6 +74,8 @@ def build_classifier(
         )
         recurrent.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{i}") if bidirectional else layer)
     pool = None if pooling == "last" else MaskedPooling1D(pooling, name=f"{pooling}_pooling")
+    last_input = MaskedPooling1D("last", name="last_input") if shortcut and pooling == "last" else None
+    join = keras.layers.Concatenate(name="shortcut") if shortcut else None
     output = (
         keras.layers.Dense(1, activation="sigmoid", name="probability")
         if head == "binary"
@@ -69,10 +84,14 @@ def build_classifier(
 
     # Functional wiring.
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = embedding(token_ids)
-    for layer in recurrent:
-        x = keras.layers.Dropout(dropout)(x) if dropout else x
+    embedded = embedding(token_ids)
+    embedded = keras.layers.Dropout(dropout)(embedded) if dropout else embedded  # x_t as the first layer sees it
+    x = embedded
+    for i, layer in enumerate(recurrent):
+        x = keras.layers.Dropout(dropout)(x) if dropout and i else x
         x = layer(x)
+    if join is not None:  # per step [h_t; x_t] (masks joined), or [h_T; x_T] when the layer already pooled
+        x = join([x, embedded if last_input is None else last_input(embedded)])
     if pool is not None:
         x = pool(x)
     x = keras.layers.Dropout(dropout)(x) if dropout else x

@@ -10,6 +10,16 @@ Three models share one set of weights:
 
 The inference models reuse the training model's layers and cells (no copies), so they always see
 the trained weights.
+
+``shortcut=True`` adds the notes' connections from the input layer straight to the output layer
+(a recurrent network "with shortcuts", issue 8): with x_t the encoded input (embedding or one-hot) and
+h_t the last recurrent layer's output,
+
+    logits_t = W [h_t; x_t] + b = W_h h_t + W_x x_t + b,
+
+one Dense over the concatenation (the layer named "shortcut"), so the logits kernel is
+(units + embedding_dim, vocab) with W_h's rows first, or (units + vocab, vocab) for one-hot input,
+where W_x is a learned bigram table. The inference models find the shortcut by that name.
 """
 
 import keras
@@ -22,7 +32,7 @@ from zoo.validation import one_of, positive_int, rate
 INPUT_MODES = ("embedding", "onehot")
 
 
-def _body(cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, cell_kwargs):
+def _body(cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, shortcut, cell_kwargs):
     for arg, value in (("vocab_size", vocab_size), ("units", units), ("num_layers", num_layers)):
         positive_int(arg, value)
     one_of("input_mode", input_mode, INPUT_MODES)
@@ -38,15 +48,21 @@ def _body(cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mod
         for i in range(num_layers)
     ]
     logits = keras.layers.Dense(vocab_size, name="logits")
-    return encode, recurrent, logits
+    join = keras.layers.Concatenate(name="shortcut") if shortcut else None
+    return encode, recurrent, logits, join
 
 
-def _wire(ids, encode, recurrent, logits, dropout, initial_states=None):
-    x = encode(ids)
+def _head(logits, join, h, x):
+    """logits_t from the last layer's h_t, and from the encoded input x_t when there is a shortcut."""
+    return logits(h if join is None else join([h, x]))
+
+
+def _wire(ids, encode, recurrent, logits, join, dropout, initial_states=None):
+    x = h = encode(ids)
     for i, layer in enumerate(recurrent):
-        x = layer(x, initial_state=None if initial_states is None else initial_states[i])
-        x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x) if dropout else x
-    return logits(x)
+        h = layer(h, initial_state=None if initial_states is None else initial_states[i])
+        h = keras.layers.Dropout(dropout, name=f"dropout_{i}")(h) if dropout else h
+    return _head(logits, join, h, x)
 
 
 def build_generator(
@@ -59,6 +75,7 @@ def build_generator(
     input_mode="embedding",
     batch_size=None,
     stateful=False,
+    shortcut=False,
     name="generator",
     **cell_kwargs,
 ):
@@ -76,15 +93,16 @@ def build_generator(
         input_mode: "embedding" or "onehot" (one-hot characters straight into the first cell).
         batch_size, stateful: for truncated BPTT, ``stateful=True`` with a fixed ``batch_size``
             carries each layer's final state into the next batch (reset with ``reset_states``).
+        shortcut: logits_t = W_h h_t + W_x x_t + b, x_t the encoded input (see the module docstring).
         **cell_kwargs: passed to every cell.
     """
     if stateful:
         positive_int("batch_size", batch_size)
-    encode, recurrent, logits = _body(
-        cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, cell_kwargs
+    encode, recurrent, logits, join = _body(
+        cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, shortcut, cell_kwargs
     )
     ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")
-    return keras.Model(ids, _wire(ids, encode, recurrent, logits, dropout), name=name)
+    return keras.Model(ids, _wire(ids, encode, recurrent, logits, join, dropout), name=name)
 
 
 def build_conditional_generator(
@@ -97,6 +115,7 @@ def build_conditional_generator(
     num_layers=2,
     dropout=0.0,
     input_mode="embedding",
+    shortcut=False,
     name="conditional_generator",
     **cell_kwargs,
 ):
@@ -104,12 +123,13 @@ def build_conditional_generator(
 
     The one-to-many pattern of captioning: a single non-sequential input (here a class id through an
     embedding) sets the initial state of every layer, ``state = tanh(Dense(class_embedding))`` per
-    state tensor; the characters are then generated as by :func:`build_generator`.
+    state tensor; the characters are then generated as by :func:`build_generator` (the arguments
+    they share mean the same, ``shortcut`` included).
     """
     positive_int("num_classes", num_classes)
     positive_int("condition_dim", condition_dim)
-    encode, recurrent, logits = _body(
-        cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, False, cell_kwargs
+    encode, recurrent, logits, join = _body(
+        cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, False, shortcut, cell_kwargs
     )
     embed_condition = keras.layers.Embedding(num_classes, condition_dim, name="condition_embedding")
     to_states = [
@@ -122,14 +142,15 @@ def build_conditional_generator(
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     c = embed_condition(condition)
     states = [[dense(c) for dense in layer] for layer in to_states]
-    out = _wire(ids, encode, recurrent, logits, dropout, initial_states=states)
+    out = _wire(ids, encode, recurrent, logits, join, dropout, initial_states=states)
     return keras.Model({"condition": condition, "ids": ids}, out, name=name)
 
 
 def _parts(model):
     encode = next(layer for layer in model.layers if layer.name in ("embedding", "one_hot"))
     recurrent = [layer for layer in model.layers if isinstance(layer, Recurrent)]
-    return encode, recurrent, model.get_layer("logits")
+    join = next((layer for layer in model.layers if layer.name == "shortcut"), None)
+    return encode, recurrent, model.get_layer("logits"), join
 
 
 def state_sizes(model):
@@ -143,18 +164,18 @@ def inference_model(model):
     States are flat: every state tensor of layer 0, then of layer 1, ... (see :func:`state_sizes`).
     Padding (id 0) is masked: a padded step carries the state through unchanged.
     """
-    encode, recurrent, logits = _parts(model)
+    encode, recurrent, logits, join = _parts(model)
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     states_in = [keras.Input(shape=(size,), name=f"state_{k}") for k, size in enumerate(state_sizes(model))]
-    x = encode(ids)
+    x = h = encode(ids)
     states_out, k = [], 0
     for layer in recurrent:
         n = len(tree.flatten(layer.cell.state_size))
         twin = Recurrent(layer.cell, return_sequences=True, return_state=True, name=f"{layer.name}_inference")
-        x, *final = twin(x, initial_state=states_in[k : k + n] if n > 1 else states_in[k])
+        h, *final = twin(h, initial_state=states_in[k : k + n] if n > 1 else states_in[k])
         states_out += final
         k += n
-    return keras.Model([ids, *states_in], [logits(x), *states_out], name=f"{model.name}_inference")
+    return keras.Model([ids, *states_in], [_head(logits, join, h, x), *states_out], name=f"{model.name}_inference")
 
 
 def condition_model(model):

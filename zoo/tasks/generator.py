@@ -34,6 +34,7 @@ class GeneratorConfig:
     num_layers: int = 2
     embedding_dim: int = 64
     input_mode: str = "embedding"
+    shortcut: bool = False
     dropout: float = 0.2
     seq_len: int = 100
     condition: str = "none"
@@ -61,6 +62,8 @@ HELP = {
     "num_layers": "stacked recurrent layers",
     "embedding_dim": "character embedding size (input-mode embedding)",
     "input_mode": "embedding, or onehot characters straight into the first cell",
+    "shortcut": "also feed the encoded input character straight to the output layer, beside the recurrent "
+    "output (true/false)",
     "dropout": "dropout rate after each recurrent layer",
     "seq_len": "truncated BPTT length: characters per stream per batch",
     "condition": "none: one stream language model; speaker: speeches conditioned on who speaks",
@@ -111,6 +114,7 @@ def _build(config, vocabulary, batch_size, num_classes=None):
         num_layers=config.num_layers,
         dropout=config.dropout,
         input_mode=config.input_mode,
+        shortcut=config.shortcut,
     )
     if num_classes is None:
         return models.build_generator(config.cell, batch_size=batch_size, stateful=True, name="shakespeare_char", **kwargs)
@@ -230,6 +234,12 @@ def _train_conditional(config, train_config, text, vocabulary, run_dir, common):
 
 def model_card(config, train_config, metrics):
     """The exported model's README, every figure taken from ``metrics``."""
+    shortcut = (
+        f" over [h_t; x_t], the last layer's output beside the {config.input_mode} input character (shortcut "
+        "connections from the input to the output layer)"
+        if config.shortcut
+        else ""
+    )
     samples = "\n\n".join(f"{k}, prompt `ROMEO:\\n`:\n```\nROMEO:\n{v}\n```" for k, v in metrics["samples"].items())
     return f"""# Tiny Shakespeare character model: {config.num_layers} x {config.cell} {config.units}
 
@@ -268,7 +278,7 @@ Generation from the SavedModel: {metrics["generate_chars_per_second"]:,.0f} char
 
 ## Model
 - {config.input_mode} input ({metrics["vocabulary"]} ids: 0 reserved, then the training split's characters) ->
-  {config.num_layers} x `zoo.cells` `{config.cell}` of {config.units} units (dropout {config.dropout} after each) -> Dense logits.
+  {config.num_layers} x `zoo.cells` `{config.cell}` of {config.units} units (dropout {config.dropout} after each) -> Dense logits{shortcut}.
   Parameters: {metrics["parameters"]:,}.
 - Training: stateful truncated BPTT, {train_config.batch_size} contiguous streams x {config.seq_len} characters
   per batch, state carried across batches and reset each epoch; Adam (learning rate {train_config.learning_rate},

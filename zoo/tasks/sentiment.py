@@ -32,6 +32,7 @@ class SentimentConfig:
     num_layers: int = 1
     bidirectional: bool = True
     pooling: str = "max"
+    shortcut: bool = False
     dropout: float = 0.3
     head: str = "binary"
     pretrain: str = "none"
@@ -66,6 +67,7 @@ HELP = {
     "num_layers": "stacked recurrent layers",
     "bidirectional": "read each review both ways (true/false)",
     "pooling": f"how time steps become one vector, one of {POOLINGS}",
+    "shortcut": "also feed the embedded words straight to the head, beside the recurrent output (true/false)",
     "dropout": "dropout rate after the embedding, between layers and before the head",
     "head": "binary: probability of positive; rating: regress the 1-10 stars",
     "pretrain": "none, or word2vec: initialize the embedding with word vectors learned (no labels) from the "
@@ -136,6 +138,7 @@ def train(config, train_config, command=None):
         num_layers=config.num_layers,
         bidirectional=config.bidirectional,
         pooling=config.pooling,
+        shortcut=config.shortcut,
         dropout=config.dropout,
         head=config.head,
         name=f"imdb_{config.cell}",
@@ -215,6 +218,12 @@ def _versus(value, reference):
 def model_card(config, train_config, metrics):
     """The exported model's README, every figure taken from ``metrics``."""
     direction = "bidirectional " if config.bidirectional else ""
+    shortcut = (
+        " of [h_t; x_t], the last layer's output beside the embedded word (shortcut connections from the input "
+        "to the head)"
+        if config.shortcut
+        else ""
+    )
     held_out = (
         f"(whole movies, about {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation, "
         "so that, like the official test set, validation shares no movie with training"
@@ -259,7 +268,7 @@ were chosen on the validation split; the test set played no part in either.
 ## Model
 - Architecture: TextVectorization (vocabulary {metrics["vocabulary"]}, first {config.max_length} tokens) ->
   Embedding {config.embedding_dim} (masked padding) -> {config.num_layers} x {direction}`zoo.cells` `{config.cell}` of
-  {config.units} units -> {config.pooling} pooling over time -> dropout {config.dropout} -> Dense sigmoid.
+  {config.units} units -> {config.pooling} pooling over time{shortcut} -> dropout {config.dropout} -> Dense sigmoid.
 - Parameters: {metrics["parameters"]:,}.
 - Training: Adam (learning rate {train_config.learning_rate}, clipnorm {train_config.clipnorm}), batch
   {train_config.batch_size} (length-bucketed), up to {train_config.epochs} epochs, early stopping on
