@@ -9,7 +9,8 @@ Each finished point is saved as JSON beside the report (`docs/experiments/result
 command after an interruption and finished points are skipped. Experiments: seq_length (IMDB accuracy
 against the tokens kept, from the start or the end), gradients (||d loss / d x_t|| through time), exploding
 (Elman with a large recurrent initialisation, with and without clipping), grammars (Reber, embedded
-Reber), adding (the adding problem at lengths 50/100/200).
+Reber), adding (the adding problem at lengths 50/100/200), tomita (accept/reject on the seven Tomita languages,
+test strings up to twice the training length).
 """
 
 import os

@@ -16,6 +16,8 @@ TINY = experiments.Budget(
     experiments.GrammarSettings(cells=("elman",), seeds=(0,), units=4, every=16, max_sequences=32, test_strings=20),
     experiments.AddingSettings(cells=("elman",), lengths=(6,), seeds=(0,), units=4, steps=4, batch_size=4,
                                eval_every=2, test_sequences=8),
+    experiments.TomitaSettings(cells=("elman",), grammars=(1, 4), seeds=(0,), units=4, every=16, max_strings=32,
+                               max_length=4, test_max_length=6, test_strings=20),
 )
 WORDS = ["good", "bad", "film", "plot", "actor", "scene", "story", "music", "end", "start"]
 
@@ -118,24 +120,50 @@ def test_quick_report_runs_end_to_end_on_tiny_settings(tmp_path, monkeypatch):
 
     report = out.read_text()
     for heading in ("1. Short-term memory on IMDB", "2. Gradients through time", "Exploding gradients",
-                    "Reber and embedded Reber", "Adding problem", "Timing"):
+                    "Reber and embedded Reber", "Adding problem", "Tomita grammars", "Timing"):
         assert heading in report
+    assert report.index("Reber and embedded Reber") < report.index("Tomita grammars") < report.index("Adding problem")
     assert "--budget tiny" in report and "At length 8, keeping the end: elman" in report
+    assert "| grammar | elman |" in report and "| 1: `1*` | " in report and "| 4: `no 000` | " in report
+    assert "Tomita 4 (`no 000`): solved in every seed by" in report or "Tomita 4 (`no 000`): no cell solved" in report
     assets = tmp_path / "report" / "experiments"
-    for name in ("seq_length", "gradients", "exploding", "grammars", "adding"):
+    for name in ("seq_length", "gradients", "exploding", "grammars", "adding", "tomita"):
         assert (assets / f"{name}.png").stat().st_size > 0
         assert f"experiments/{name}.png" in report
     results = sorted(p.relative_to(assets / "results").as_posix() for p in (assets / "results").rglob("*.json"))
-    assert len(results) == 4 + 1 + 3 + 2 + 1 + 1  # seq_length, gradients, exploding, grammars, adding, run.json
+    # seq_length, gradients, exploding, grammars, adding, tomita, run.json
+    assert len(results) == 4 + 1 + 3 + 2 + 1 + 2 + 1
     point = json.loads((assets / "results" / "seq_length" / "elman-end-8-seed0.json").read_text())
     assert 0.0 <= point["test_accuracy"] <= 1.0 and point["settings"]["units"] == 4
+    tomita = json.loads((assets / "results" / "tomita" / "tomita4-elman-seed0.json").read_text())
+    assert tomita["settings"] == experiments._point_settings(TINY.tomita) and "grammars" not in tomita["settings"]
+    assert (tomita["grammar"], tomita["cell"], tomita["seed"]) == (4, "elman", 0)
+    assert 0.0 <= tomita["longer_accuracy"] <= 1.0 and tomita["evaluations"][-1][1] == tomita["test_accuracy"]
+    assert tomita["sequences"] in (None, 16, 32) and tomita["cpu_seconds"] > 0
 
     # A rerun computes nothing: every point's JSON exists (no trainer may be called), and the report is rewritten.
     def boom(*args, **kwargs):
         raise AssertionError("recomputed a finished point")
 
-    for name in ("train_classifier", "train_exploding", "through_time_at_init", "train_grammar", "train_adding"):
+    for name in ("train_classifier", "train_exploding", "through_time_at_init", "train_grammar", "train_adding",
+                 "train_tomita"):
         monkeypatch.setattr(experiments, name, boom)
     out.unlink()
     assert experiments.main(argv, budgets={"tiny": TINY}, reviews=tiny_reviews()) == 0
     assert out.read_text().count("elman") == report.count("elman")
+
+
+def test_only_tomita_computes_the_tomita_points_alone(tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("computed a point of another experiment")
+
+    for name in ("train_classifier", "train_exploding", "through_time_at_init", "train_grammar", "train_adding"):
+        monkeypatch.setattr(experiments, name, boom)
+    out = tmp_path / "experiments.md"
+    argv = ["--budget", "tiny", "--out", str(out), "--work-dir", str(tmp_path / "work"), "--only", "tomita"]
+    budget = experiments.dataclasses.replace(TINY, tomita=experiments.dataclasses.replace(TINY.tomita, grammars=(1,)))
+    assert experiments.main(argv, budgets={"tiny": budget}) == 0
+    results = tmp_path / "experiments" / "results"
+    assert [p.name for p in (results / "tomita").iterdir()] == ["tomita1-elman-seed0.json"]
+    assert sorted(p.name for p in results.iterdir()) == ["run.json", "tomita"]
+    assert "| 1: `1*` | " in out.read_text()

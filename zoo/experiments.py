@@ -1,6 +1,6 @@
 """The seed experiments: short-term memory on IMDB, gradients through time, grammars and long-range tasks.
 
-Five experiments, each a grid of *points* (one trained model, or one measurement):
+Six experiments, each a grid of *points* (one trained model, or one measurement):
 
 - ``seq_length``: the many-to-one IMDB classifier (``build_classifier``, last-step pooling, one direction)
   trained with one budget for every cell and maximum length, the reviews cut keeping their start or their
@@ -14,6 +14,9 @@ Five experiments, each a grid of *points* (one trained model, or one measurement
 - ``grammars``: Reber and embedded Reber next-symbol prediction; per cell and seed, the training strings
   seen at the first evaluation that gets all of 1,000 fresh test strings right (Hochreiter & Schmidhuber 1997).
 - ``adding``: the adding problem at several lengths; final test MSE against the trivial baseline.
+- ``tomita``: accept or reject strings of the seven Tomita (1982) languages (Giles et al. 1992 trained second-order
+  networks on them); per grammar, cell and seed, the test accuracy on strings up to twice the training length,
+  and the training strings seen when every test string is first right.
 
 Every point's result is a JSON file ``results_dir/<experiment>/<point>.json`` holding the point's settings
 and its wall and CPU seconds. A rerun skips the points whose JSON exists (an interrupted run resumes point by
@@ -45,7 +48,7 @@ from zoo.models.classifier import build_classifier
 from zoo.training import _write_json
 from zoo.validation import one_of, positive_int
 
-EXPERIMENTS = ("seq_length", "gradients", "exploding", "grammars", "adding")
+EXPERIMENTS = ("seq_length", "gradients", "exploding", "grammars", "adding", "tomita")
 SIDES = ("start", "end")
 GRAMMARS = ("reber", "embedded_reber")
 TEST_SEED = 1_000_003  # test data of the synthetic tasks: never a training seed
@@ -134,6 +137,23 @@ class AddingSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TomitaSettings:
+    """Accept/reject classification of the Tomita languages; solved = all test strings right, longer ones included."""
+
+    cells: tuple = ("elman", "gru", "peephole_lstm", "second_order(rank=16)", "second_order")
+    grammars: tuple = synthetic.TOMITA_GRAMMARS
+    seeds: tuple = (0, 1, 2)
+    units: int = 16
+    learning_rate: float = 0.01
+    batch_size: int = 32
+    every: int = 1000  # training strings between evaluations
+    max_strings: int = 30000  # training strings before giving up
+    max_length: int = 15  # training strings have 1..max_length symbols
+    test_max_length: int = 30  # test strings have 1..test_max_length: the longer half is never trained on
+    test_strings: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
 class Budget:
     """Every experiment's settings, and what the budget trades away (``description``, quoted in the report)."""
 
@@ -143,6 +163,7 @@ class Budget:
     exploding: ExplodingSettings
     grammars: GrammarSettings
     adding: AddingSettings
+    tomita: TomitaSettings = TomitaSettings()
     description: str = ""
 
 
@@ -157,9 +178,10 @@ BUDGETS = {
         ExplodingSettings(steps=200),
         GrammarSettings(seeds=(0,), max_sequences=5000),
         AddingSettings(seeds=(0,), steps=200, eval_every=50),
+        TomitaSettings(seeds=(0,), max_strings=2000),
         description="The **quick** budget checks that every experiment runs end to end in minutes: 2,000 training "
-        "reviews, 16 units, one epoch, three lengths, one seed; Reber strings up to 5,000; 200 adding-problem steps. "
-        "Its models barely train: do not read conclusions into its numbers.",
+        "reviews, 16 units, one epoch, three lengths, one seed; Reber strings up to 5,000; 200 adding-problem steps; "
+        "Tomita strings up to 2,000. Its models barely train: do not read conclusions into its numbers.",
     ),
     # Sized from timed points (see the description) to fit 60-90 minutes on 2 CPU cores.
     "full": Budget(
@@ -169,6 +191,7 @@ BUDGETS = {
         ExplodingSettings(),
         GrammarSettings(seeds=(0, 1, 2), max_sequences=30000),
         AddingSettings(seeds=(0,), steps=4000, eval_every=250),
+        TomitaSettings(seeds=(0, 1, 2), max_strings=30000),
         description="The **full** budget is sized to run in roughly an hour on 2 CPU cores, and trades for it: IMDB "
         "models train for **one epoch** over all 22,486 training reviews (in three timed trial points a single pass "
         "reached 0.80-0.84 test accuracy, below the ~0.88 of the zoo's tuned multi-epoch models), are small (32 "
@@ -176,7 +199,9 @@ BUDGETS = {
         "standard error is then about 0.006); 3 seeds per point. Reber runs stop at 30,000 training strings; the "
         "adding problem has **one seed** and 4,000 steps, so a cell that needs longer counts as not beating the "
         "baseline. Estimated before running, from points timed on this machine: about 65 CPU-minutes (IMDB ~41, "
-        "Reber ~10, adding ~12, the rest ~2).",
+        "Reber ~10, adding ~12, the rest ~2). The Tomita grammars, added later, stop at 30,000 training strings; "
+        "estimated from their 35 seed-0 points timed on this machine (2-13 CPU-seconds each, 3 CPU-minutes in all), "
+        "their 105 points take about 9 CPU-minutes.",
     ),
 }
 
@@ -532,16 +557,32 @@ def run_exploding(settings, results_dir, compute=True):
 # 3. Grammars and long-range tasks.
 
 
-def symbol_predictor(cell, units):
-    """Reber ids (batch, time), 0 = padding -> OneHot(8) -> ``Recurrent`` (every step, learned initial state:
-    the full second-order cell needs one, Giles et al. 1992) -> 7 sigmoids, one per symbol."""
+def _one_hot_recurrent(cell, units, num_tokens, return_sequences):
+    """Symbol ids (batch, time), 0 = padding -> OneHot(num_tokens) -> ``Recurrent`` with a learned initial state
+    (the full second-order cell needs one, Giles et al. 1992). Returns ``(ids input, hidden)``."""
     name, kwargs = parse_cell(cell)
     ids = keras.Input((None,), dtype="int32", name="symbol_ids")
     hidden = Recurrent(
-        cells.get(name, units=units, **kwargs), return_sequences=True, initial_state="learned", name="recurrent"
-    )(OneHot(len(synthetic.SYMBOLS) + 1)(ids))
+        cells.get(name, units=units, **kwargs), return_sequences=return_sequences, initial_state="learned",
+        name="recurrent",
+    )(OneHot(num_tokens)(ids))
+    return ids, hidden
+
+
+def symbol_predictor(cell, units):
+    """Reber ids (batch, time), 0 = padding -> OneHot(8) -> ``Recurrent`` (every step, learned initial state)
+    -> 7 sigmoids, one per symbol."""
+    ids, hidden = _one_hot_recurrent(cell, units, len(synthetic.SYMBOLS) + 1, return_sequences=True)
     outputs = keras.layers.Dense(len(synthetic.SYMBOLS), activation="sigmoid", name="next_symbols")(hidden)
     return keras.Model(ids, outputs, name=f"reber_{_slug(cell)}")
+
+
+def string_classifier(cell, units):
+    """Tomita ids (batch, time), 0 = padding -> OneHot(3) -> ``Recurrent`` (the last unpadded step, learned
+    initial state) -> one sigmoid: the string is accepted."""
+    ids, hidden = _one_hot_recurrent(cell, units, len(synthetic.TOMITA_SYMBOLS) + 1, return_sequences=False)
+    output = keras.layers.Dense(1, activation="sigmoid", name="accepted")(hidden)
+    return keras.Model(ids, output, name=f"tomita_{_slug(cell)}")
 
 
 def fraction_right(predicted_probs, targets, mask):
@@ -589,22 +630,38 @@ def train_grammar(settings, cell, grammar, seed):
             "sequences": first_solved(evaluations)}
 
 
-def run_grammars(settings, results_dir, compute=True):
+def _run_points(experiment, settings, results_dir, points, train, describe, compute=True):
+    """Each point's result, in order: read from ``results_dir/<experiment>/<name>.json``, else (``compute``)
+    ``train(settings, *args)`` stored there and logged with ``describe(result)``; unfinished points are left out.
+
+    ``points``: ``(name, args)`` pairs. Every point is stored with ``_point_settings(settings)``.
+    """
     results = []
-    for grammar in settings.grammars:
-        for cell in settings.cells:
-            for seed in settings.seeds:
-                path = Path(results_dir) / "grammars" / f"{grammar}-{_slug(cell)}-seed{seed}.json"
-                fresh = not path.exists()
-                result = _point(path, _point_settings(settings),
-                                lambda g=grammar, c=cell, s=seed: train_grammar(settings, c, g, s), compute)
-                if result is not None:
-                    if fresh:
-                        solved = (f"solved after {result['sequences']} strings" if result["sequences"] is not None
-                                  else f"not solved ({result['evaluations'][-1][1]:.3f} right)")
-                        _log("grammars", f"{grammar} {cell} seed {seed}: {solved}", result)
-                    results.append(result)
+    for name, args in points:
+        path = Path(results_dir) / experiment / f"{name}.json"
+        fresh = not path.exists()
+        result = _point(path, _point_settings(settings), lambda args=args: train(settings, *args), compute)
+        if result is not None:
+            if fresh:
+                _log(experiment, describe(result), result)
+            results.append(result)
     return results
+
+
+def _solved_words(result):
+    """How a grammar run ended, for the log: the training strings it needed, or its last fraction right."""
+    if result["sequences"] is not None:
+        return f"solved after {result['sequences']} strings"
+    return f"not solved ({result['evaluations'][-1][1]:.3f} right)"
+
+
+def run_grammars(settings, results_dir, compute=True):
+    points = [(f"{grammar}-{_slug(cell)}-seed{seed}", (cell, grammar, seed))
+              for grammar in settings.grammars for cell in settings.cells for seed in settings.seeds]
+    return _run_points(
+        "grammars", settings, results_dir, points, train_grammar,
+        lambda r: f"{r['grammar']} {r['cell']} seed {r['seed']}: {_solved_words(r)}", compute,
+    )
 
 
 def train_adding(settings, cell, length, seed):
@@ -627,20 +684,58 @@ def train_adding(settings, cell, length, seed):
 
 
 def run_adding(settings, results_dir, compute=True):
-    results = []
-    for length in settings.lengths:
-        for cell in settings.cells:
-            for seed in settings.seeds:
-                path = Path(results_dir) / "adding" / f"{_slug(cell)}-{length}-seed{seed}.json"
-                fresh = not path.exists()
-                result = _point(path, _point_settings(settings),
-                                lambda c=cell, n=length, s=seed: train_adding(settings, c, n, s), compute)
-                if result is not None:
-                    if fresh:
-                        _log("adding", f"{cell} length {length} seed {seed}: test MSE {result['test_mse']:.4f}",
-                             result)
-                    results.append(result)
-    return results
+    points = [(f"{_slug(cell)}-{length}-seed{seed}", (cell, length, seed))
+              for length in settings.lengths for cell in settings.cells for seed in settings.seeds]
+    return _run_points(
+        "adding", settings, results_dir, points, train_adding,
+        lambda r: f"{r['cell']} length {r['length']} seed {r['seed']}: test MSE {r['test_mse']:.4f}", compute,
+    )
+
+
+def _accuracy(probs, labels, mask):
+    """The fraction of strings classified right (probability above 0.5 for accepted ones) where ``mask``;
+    None where it selects none."""
+    right = ((probs > 0.5) == (labels > 0.5))[mask]
+    return float(right.mean()) if right.size else None
+
+
+def train_tomita(settings, cell, grammar, seed):
+    """Train on fresh strings of 1..``max_length`` symbols, evaluating every ``settings.every`` on test strings of
+    1..``test_max_length``; stop at the first evaluation with every test string right.
+
+    ``evaluations``: ``[strings seen, fraction right over all test strings, over those of the training lengths,
+    over the longer ones]`` (None for a subset with no string); the result's accuracies are the last evaluation's,
+    and ``sequences`` the strings seen at the first perfect one (None if none was).
+    """
+    training.seed_everything(seed)
+    model = string_classifier(cell, settings.units)
+    config = training.TrainConfig(learning_rate=settings.learning_rate, batch_size=settings.batch_size, seed=seed)
+    model.compile(optimizer=training.make_optimizer(config), loss="binary_crossentropy")
+    x, y, lengths = synthetic.tomita_dataset(grammar, settings.max_strings, seed=seed, max_length=settings.max_length)
+    tx, ty, tlengths = synthetic.tomita_dataset(grammar, settings.test_strings, seed=TEST_SEED,
+                                                max_length=settings.test_max_length)
+    subsets = [np.ones_like(ty, bool), tlengths <= settings.max_length, tlengths > settings.max_length]
+    evaluations = []
+    for start in range(0, settings.max_strings, settings.every):
+        chunk = slice(start, start + settings.every)
+        xc = x[chunk][:, : lengths[chunk].max()]  # pad only to this chunk's longest
+        model.fit(xc, y[chunk], batch_size=settings.batch_size, epochs=1, shuffle=False, verbose=0)
+        probs = model.predict(tx, batch_size=len(tx), verbose=0)[:, 0]
+        evaluations.append([start + len(xc), *(_accuracy(probs, ty, subset) for subset in subsets)])
+        if evaluations[-1][1] == 1.0:
+            break
+    return {"cell": cell, "grammar": grammar, "seed": seed, "evaluations": evaluations,
+            "sequences": first_solved([e[:2] for e in evaluations]), "test_accuracy": evaluations[-1][1],
+            "training_lengths_accuracy": evaluations[-1][2], "longer_accuracy": evaluations[-1][3]}
+
+
+def run_tomita(settings, results_dir, compute=True):
+    points = [(f"tomita{grammar}-{_slug(cell)}-seed{seed}", (cell, grammar, seed))
+              for grammar in settings.grammars for cell in settings.cells for seed in settings.seeds]
+    return _run_points(
+        "tomita", settings, results_dir, points, train_tomita,
+        lambda r: f"Tomita {r['grammar']} {r['cell']} seed {r['seed']}: {_solved_words(r)}", compute,
+    )
 
 
 def run_all(budget, results_dir, work_dir, reviews=None, data_dir=None, only=EXPERIMENTS, compute=True):
@@ -668,6 +763,7 @@ def run_all(budget, results_dir, work_dir, reviews=None, data_dir=None, only=EXP
         "exploding": lambda go: run_exploding(budget.exploding, results_dir, go),
         "grammars": lambda go: run_grammars(budget.grammars, results_dir, go),
         "adding": lambda go: run_adding(budget.adding, results_dir, go),
+        "tomita": lambda go: run_tomita(budget.tomita, results_dir, go),
     }
     return {name: runners[name](compute and name in only) for name in EXPERIMENTS}
 
@@ -942,6 +1038,82 @@ def _adding_section(results, settings, assets, plots):
             f"![adding problem learning curves]({assets.name}/adding.png)"]
 
 
+def _known_mean(records, key):
+    """The mean of ``record[key]`` over the records where it is not None (a test subset with no string); nan if none."""
+    values = [r[key] for r in records if r[key] is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _tomita_section(results, settings, assets, plots):
+    if not results:
+        return ["_No finished points._"]
+    groups = _group(results, "grammar", "cell")
+    grammars = [g for g in settings.grammars if any(k[0] == g for k in groups)]
+    cells_ = [c for c in settings.cells if any(k[1] == c for k in groups)]
+    success = {key: grammar_success(records) for key, records in groups.items()}
+    lines = ["| grammar | " + " | ".join(cells_) + " |", "|---|" + "---|" * len(cells_)]
+    for grammar in grammars:
+        row = []
+        for cell in cells_:
+            if (grammar, cell) not in groups:
+                row.append("-")
+                continue
+            won = success[grammar, cell]
+            row.append(f"{won['solved']}/{won['runs']} · "
+                       f"{np.mean([r['test_accuracy'] for r in groups[grammar, cell]]):.3f}"
+                       + (f" · {won['median_sequences']:,.0f}" if won["solved"] else ""))
+        lines.append(f"| {grammar}: `{synthetic.TOMITA_LANGUAGES[grammar]}` | " + " | ".join(row) + " |")
+    totals = [grammar_success([r for g in grammars for r in groups.get((g, c), [])]) for c in cells_]
+    lines.append("| all | " + " | ".join(f"{t['solved']}/{t['runs']}" for t in totals) + " |")
+
+    findings = []
+    for grammar in grammars:
+        fractions = {c: success[grammar, c]["fraction"] for c in cells_ if (grammar, c) in success}
+        every = [c for c, f in fractions.items() if f == 1]
+        some = [c for c, f in fractions.items() if 0 < f < 1]
+        findings.append(f"Tomita {grammar} (`{synthetic.TOMITA_LANGUAGES[grammar]}`): "
+                        + (f"solved in every seed by {', '.join(every)}" if every
+                           else "no cell solved it in every seed")
+                        + (f"; in some seeds by {', '.join(some)}" if some else "") + ".")
+    ranked = sorted(zip(cells_, totals), key=lambda item: -item[1]["solved"])
+    findings.append("Solved runs over all grammars, by cell: "
+                    + ", ".join(f"{c} {t['solved']}/{t['runs']}" for c, t in ranked) + ".")
+    by_grammar = [(g, grammar_success([r for c in cells_ for r in groups.get((g, c), [])])) for g in grammars]
+    findings.append("By grammar, over all cells: " + ", ".join(f"Tomita {g} {t['solved']}/{t['runs']}"
+                                                                for g, t in by_grammar) + ".")
+    unsolved = [r for r in results if r["sequences"] is None]
+    if unsolved:
+        only_longer = [r for r in unsolved if r["training_lengths_accuracy"] == 1.0]
+        findings.append(f"Of the {len(unsolved)} unsolved runs, {len(only_longer)} got every test string of the "
+                        f"training lengths (1-{settings.max_length} symbols) right and failed only on longer ones. "
+                        "Mean accuracy of the unsolved runs: "
+                        f"{_known_mean(unsolved, 'training_lengths_accuracy'):.3f} on the training lengths, "
+                        f"{_known_mean(unsolved, 'longer_accuracy'):.3f} on {settings.max_length + 1}-"
+                        f"{settings.test_max_length} symbols.")
+
+    from zoo.plots import plot_panels
+
+    panels = []
+    for key, title in (("training_lengths_accuracy", f"test strings of 1-{settings.max_length} symbols"),
+                       ("longer_accuracy", f"test strings of {settings.max_length + 1}-{settings.test_max_length} "
+                        "symbols (never trained on)")):
+        curves = []
+        for i, cell in enumerate(cells_):
+            gs = [g for g in grammars if any(r[key] is not None for r in groups.get((g, cell), []))]
+            stats = [mean_std([r[key] for r in groups[g, cell] if r[key] is not None]) for g in gs]
+            offset = (i - (len(cells_) - 1) / 2) * 0.08  # side by side, not on top of each other
+            curves.append({"x": [g + offset for g in gs], "y": [s[0] for s in stats],
+                           "yerr": [s[1] or 0.0 for s in stats], "label": cell, "color": f"C{i}", "marker": "o",
+                           "linestyle": "none"})
+        panels.append({"title": title, "xlabel": "Tomita grammar", "ylabel": "final test accuracy (mean over seeds)",
+                       "xticks": grammars, "lines": curves, "hlines": [(0.5, "chance")]})
+    plots.append(plot_panels(panels, assets / "tomita.png", width=6.0))
+    return ["Findings:", "", *[f"- {f}" for f in findings], "",
+            "Per grammar and cell: solved seeds / seeds · mean final test accuracy · median training strings to "
+            "solve (of the solved seeds):", "", *lines, "",
+            f"![Tomita test accuracy per grammar and cell]({assets.name}/tomita.png)"]
+
+
 def _timing_rows(results):
     rows = []
     for name in EXPERIMENTS:
@@ -992,7 +1164,7 @@ def write_report(budget, results, out, meta):
         f"| finished | {meta['finished']} |",
         f"| seeds | IMDB {list(s.seeds)} (model init and shuffling; the data subsample uses seed 0); gradients "
         f"{budget.gradients.seed}; exploding {budget.exploding.seed}; grammars {list(budget.grammars.seeds)}; adding "
-        f"{list(budget.adding.seeds)}; synthetic test sets seed {TEST_SEED} |",
+        f"{list(budget.adding.seeds)}; tomita {list(budget.tomita.seeds)}; synthetic test sets seed {TEST_SEED} |",
         "",
         *([budget.description, ""] if budget.description else []),
         "Budget settings:", "", "```", settings_json, "```", "",
@@ -1041,6 +1213,22 @@ def write_report(budget, results, out, meta):
         "",
         *_grammars_section(results["grammars"], budget.grammars, assets, plots),
         "",
+        "### Tomita grammars",
+        "",
+        f"Accept or reject whole strings of the seven Tomita (1982) languages over {{0, 1}} (defined in "
+        "`zoo.data.synthetic.tomita_accepts`; language 3 read as Weiss et al. 2018 do), the task on which Giles et al. "
+        "(1992) and Watrous & Kuhn (1992) trained second-order networks: one-hot inputs, "
+        f"{budget.tomita.units} units, learned initial state, one sigmoid on the last step, Adam learning rate "
+        f"{budget.tomita.learning_rate}, clipnorm 1, batch {budget.tomita.batch_size}. Training strings are fresh, "
+        f"1-{budget.tomita.max_length} symbols, half accepted and half rejected (near misses, one symbol away from an "
+        "accepted string, and uniformly drawn rejected strings; `synthetic.tomita_strings`); every "
+        f"{budget.tomita.every:,} strings the model classifies {budget.tomita.test_strings:,} test strings of "
+        f"1-{budget.tomita.test_max_length} symbols drawn the same way, about half of them longer than any training "
+        f"string. **Solved**: every test string right; training stops there, or at {budget.tomita.max_strings:,} "
+        "strings.",
+        "",
+        *_tomita_section(results["tomita"], budget.tomita, assets, plots),
+        "",
         "### Adding problem",
         "",
         f"Sum the two marked numbers of a sequence (Le et al. 2015 form); {budget.adding.units} units, Adam "
@@ -1072,8 +1260,8 @@ def build_parser(prog="python scripts/report.py", budgets=BUDGETS):
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Run the seed experiments (IMDB memory against length, gradients through time, exploding "
-        "gradients, Reber grammars, the adding problem) and write a Markdown report with PNG plots. Finished "
-        "points are skipped: rerun the same command to resume.",
+        "gradients, Reber grammars, the adding problem, Tomita grammars) and write a Markdown report with PNG plots. "
+        "Finished points are skipped: rerun the same command to resume.",
     )
     parser.add_argument("--budget", choices=sorted(budgets), default="quick", help="quick (minutes) or full")
     parser.add_argument("--out", help=f"the Markdown report; plots and results go in the folder of the same name "

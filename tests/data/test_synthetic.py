@@ -308,3 +308,128 @@ def test_copy_memory_rejects_bad_arguments(kwargs):
 def test_copy_memory_baseline_rejects_bad_delay():
     with pytest.raises(ValueError, match="`delay` must be a positive integer"):
         synthetic.copy_memory_baseline(0)
+
+
+# --- Tomita grammars -------------------------------------------------------------------------------
+
+# Hand-checked members and non-members of each language (Tomita 1982), the empty string in every one.
+TOMITA_EXAMPLES = {
+    1: (["", "1", "1111111"], ["0", "10", "1101", "11110"]),
+    2: (["", "10", "101010"], ["1", "01", "1010101", "1001", "110"]),
+    3: (["", "0", "1", "11", "100", "0111001100", "110100"], ["10", "1110", "10001", "11010", "1001000"]),
+    4: (["", "0", "00", "1001001", "0010010"], ["000", "10001", "1100000", "0001"]),
+    5: (["", "00", "11", "0110", "1010", "010001"], ["0", "1", "01", "000", "0111"]),
+    6: (["", "01", "10", "000", "111", "0000011", "0101"], ["0", "1", "00", "0001", "011"]),
+    7: (["", "0", "1", "0101", "00110011", "1110", "0011100"], ["1010", "01010", "10101", "01100110"]),
+}
+# Tomita's (1982) training set for language 3 (as reprinted by Watrous & Kuhn 1992). The last two negatives separate
+# the two readings of its definition: they have no odd run of 0s *right after* an odd run of 1s, only later.
+TOMITA_3_ACCEPTED = ["", "1", "0", "01", "11", "00", "100", "110", "111", "000", "100100", "110000011100001",
+                     "111101100010011100"]
+TOMITA_3_REJECTED = ["10", "101", "010", "1010", "1110", "1011", "10001", "111010", "1001000", "11111000",
+                     "0111001101", "11011100110"]
+
+
+def all_strings(max_length):
+    return ["".join(s) for n in range(max_length + 1) for s in itertools.product("01", repeat=n)]
+
+
+@pytest.mark.parametrize("grammar", synthetic.TOMITA_GRAMMARS)
+def test_tomita_accepts_hand_checked_examples(grammar):
+    accepted, rejected = TOMITA_EXAMPLES[grammar]
+    assert [s for s in accepted if not synthetic.tomita_accepts(grammar, s)] == []
+    assert [s for s in rejected if synthetic.tomita_accepts(grammar, s)] == []
+
+
+def test_tomita_3_reads_odd_zeros_at_any_distance_after_odd_ones():
+    assert all(synthetic.tomita_accepts(3, s) for s in TOMITA_3_ACCEPTED)
+    assert not any(synthetic.tomita_accepts(3, s) for s in TOMITA_3_REJECTED)
+
+
+def test_tomita_languages_1_and_2_hold_one_string_or_none_per_length():
+    strings = all_strings(8)
+    assert [s for s in strings if synthetic.tomita_accepts(1, s)] == ["1" * n for n in range(9)]
+    assert [s for s in strings if synthetic.tomita_accepts(2, s)] == ["10" * n for n in range(5)]
+
+
+@pytest.mark.parametrize("grammar", synthetic.TOMITA_GRAMMARS)
+def test_tomita_automaton_agrees_with_the_definition_on_every_short_string(grammar):
+    dfa = synthetic.TOMITA_AUTOMATA[grammar]
+    for string in all_strings(12):
+        state = 0
+        for symbol in string:
+            state = dfa["moves"][state][symbol]
+        assert (state in dfa["accepting"]) == synthetic.tomita_accepts(grammar, string), string
+
+
+@pytest.mark.parametrize("grammar", synthetic.TOMITA_GRAMMARS)
+def test_tomita_strings_are_labelled_by_the_definition_and_balanced(grammar):
+    strings, labels = synthetic.tomita_strings(grammar, 401, seed=0, min_length=3, max_length=12)
+    assert len(strings) == len(labels) == 401 and sum(labels) == 200
+    assert all(synthetic.tomita_accepts(grammar, s) == label for s, label in zip(strings, labels))
+    assert all(3 <= len(s) <= 12 for s in strings)
+    assert len({s for s, label in zip(strings, labels) if not label}) > 50  # near misses and random strings
+    assert labels[:200] != [True] * 200  # shuffled, not sorted by label
+
+
+def test_tomita_strings_draw_accepted_strings_uniformly_within_a_length():
+    # At an even length L, language 5 is the strings with an even number of 0s: 2^(L-1) of them, 8 of 4 symbols,
+    # each to be drawn with probability 1/8.
+    strings, labels = synthetic.tomita_strings(5, 8000, seed=1, min_length=4, max_length=4)
+    accepted = [s for s, label in zip(strings, labels) if label]
+    members = {s for s in all_strings(4) if len(s) == 4 and synthetic.tomita_accepts(5, s)}
+    assert set(accepted) == members and len(members) == 8
+    assert 0.5 * sum(abs(accepted.count(s) / len(accepted) - 1 / 8) for s in members) < 0.05  # total variation
+
+
+def test_tomita_near_misses_are_one_flip_from_the_language():
+    # Every rejected string of language 1 drawn as a near miss has exactly one 0 (a flipped 1*); random rejected
+    # strings of 8 symbols mostly have more.
+    strings, labels = synthetic.tomita_strings(1, 2000, seed=2, min_length=8, max_length=8)
+    rejected = [s for s, label in zip(strings, labels) if not label]
+    one_zero = sum(s.count("0") == 1 for s in rejected)
+    assert 0.45 < one_zero / len(rejected) < 0.6  # half near misses, plus the few random ones with a single 0
+
+
+def test_tomita_dataset_encodes_the_strings():
+    ids, labels, lengths = synthetic.tomita_dataset(4, 50, seed=3, min_length=1, max_length=9)
+    strings, expected = synthetic.tomita_strings(4, 50, seed=3, min_length=1, max_length=9)
+    assert ids.dtype == np.int32 and labels.dtype == np.float32 and lengths.dtype == np.int32
+    assert ids.shape == (50, max(map(len, strings))) and labels.shape == lengths.shape == (50,)
+    np.testing.assert_array_equal(labels, np.array(expected, np.float32))
+    for s, row, n in zip(strings, ids, lengths):
+        assert n == len(s) and "".join(synthetic.TOMITA_SYMBOLS[i - 1] for i in row[:n]) == s
+        assert not row[n:].any()  # padding on the right
+
+
+def test_tomita_dataset_is_reproducible_from_the_seed():
+    first, second = synthetic.tomita_dataset(6, 40, seed=5), synthetic.tomita_dataset(6, 40, seed=5)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert synthetic.tomita_strings(6, 40, seed=6)[0] != synthetic.tomita_strings(6, 40, seed=5)[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"grammar": 8, "n": 10}, "`grammar` must be one of the Tomita grammars .*got grammar=8"),
+        ({"grammar": 0, "n": 10}, "got grammar=0"),
+        ({"grammar": True, "n": 10}, "got grammar=True"),
+        ({"grammar": 1, "n": 1}, "`n` must be at least 2.*got n=1"),
+        ({"grammar": 1, "n": 0}, "`n` must be a positive integer; got n=0"),
+        ({"grammar": 1, "n": 10, "min_length": 0}, "`min_length` must be a positive integer; got min_length=0"),
+        ({"grammar": 1, "n": 10, "min_length": 5, "max_length": 4}, "got min_length=5, max_length=4"),
+        ({"grammar": 5, "n": 10, "min_length": 3, "max_length": 3}, "language 5 .*has no string of length in \\[3, 3"),
+        ({"grammar": 4, "n": 10, "max_length": 2}, "language 4 .*rejects no string of length in \\[1, 2\\]"),
+    ],
+)
+def test_tomita_strings_reject_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        synthetic.tomita_strings(**kwargs)
+
+
+@pytest.mark.parametrize("grammar,string,match", [(9, "01", "got grammar=9"), (1, "012", "got string='012'"),
+                                                  (1, 101, "got string=101")])
+def test_tomita_accepts_rejects_bad_arguments(grammar, string, match):
+    with pytest.raises(ValueError, match=match):
+        synthetic.tomita_accepts(grammar, string)

@@ -1,4 +1,4 @@
-"""Synthetic sequence tasks with known answers: Reber grammars, the adding problem, copy memory.
+"""Synthetic sequence tasks with known answers: Reber and Tomita grammars, the adding problem, copy memory.
 
 - **Reber grammar** (Reber 1967), as used by Hochreiter & Schmidhuber 1997 (LSTM, experiment 1): the
   strings of a 7-symbol finite automaton (``REBER``), and the **embedded Reber grammar**: ``B``, then ``T`` or
@@ -6,6 +6,9 @@
   is next-symbol prediction: at every step, give the legal next symbols probability above a threshold and the
   others below it (:func:`reber_dataset`, :func:`reber_solved`). The only long-range dependency is the
   second-to-last symbol of an embedded string, which must repeat the second.
+- **Tomita grammars** (Tomita 1982), the seven regular languages over {0, 1} on which Giles et al. (1992) and
+  Watrous & Kuhn (1992) trained second-order networks: accept or reject a whole string
+  (:func:`tomita_accepts`, :func:`tomita_dataset`).
 - **Adding problem** (Hochreiter & Schmidhuber 1997, in the form of Le et al. 2015 and Arjovsky et al. 2016):
   sum the two marked values of a sequence of random numbers (:func:`adding_problem`).
 - **Copy memory** (Arjovsky et al. 2016): read 10 symbols, wait, reproduce them (:func:`copy_memory`).
@@ -14,7 +17,9 @@ Every generator takes an integer ``seed`` for a ``numpy.random.Generator``: the 
 same arrays.
 """
 
+import itertools
 import math
+import re
 from types import MappingProxyType
 
 import numpy as np
@@ -248,6 +253,227 @@ def reber_solved(predicted_probs, targets, mask, threshold=0.5):
         raise ValueError(f"`threshold` must be a probability in (0, 1); got threshold={threshold!r}.")
     step_right = np.all((predicted_probs > threshold) == (targets > 0.5), axis=-1)  # (n, time)
     return np.all(step_right | (mask == 0), axis=-1)
+
+
+TOMITA_GRAMMARS = (1, 2, 3, 4, 5, 6, 7)
+TOMITA_SYMBOLS = "01"
+"""The Tomita alphabet; symbol ``TOMITA_SYMBOLS[k]`` is id ``k + 1`` in :func:`tomita_dataset` (0 is padding)."""
+
+TOMITA_LANGUAGES = MappingProxyType(
+    {
+        1: "1*",
+        2: "(10)*",
+        3: "no odd run of 0s after an odd run of 1s",
+        4: "no 000",
+        5: "even #0 and even #1",
+        6: "#0 - #1 = 0 mod 3",
+        7: "0*1*0*1*",
+    }
+)
+"""Each Tomita language in a few words (the definitions are in :func:`tomita_accepts`)."""
+
+
+def _no_odd_zeros_after_odd_ones(string):
+    odd_ones = False
+    for symbol, run in itertools.groupby(string):  # maximal runs
+        odd = len(list(run)) % 2 == 1
+        if symbol == "0" and odd and odd_ones:
+            return False
+        odd_ones = odd_ones or (symbol == "1" and odd)
+    return True
+
+
+_TOMITA = {
+    1: lambda s: re.fullmatch("1*", s) is not None,
+    2: lambda s: re.fullmatch("(10)*", s) is not None,
+    3: _no_odd_zeros_after_odd_ones,
+    4: lambda s: "000" not in s,
+    5: lambda s: s.count("0") % 2 == 0 and s.count("1") % 2 == 0,
+    6: lambda s: (s.count("0") - s.count("1")) % 3 == 0,
+    7: lambda s: re.fullmatch("0*1*0*1*", s) is not None,
+}
+
+
+def _tomita_grammar(grammar):
+    if isinstance(grammar, bool) or grammar not in TOMITA_GRAMMARS:
+        raise ValueError(f"`grammar` must be one of the Tomita grammars {TOMITA_GRAMMARS}; got grammar={grammar!r}.")
+    return int(grammar)
+
+
+def tomita_accepts(grammar, string):
+    """Whether ``string`` belongs to Tomita (1982) language ``grammar``: the reference definitions.
+
+    1. ``1*``.
+    2. ``(10)*``.
+    3. No odd-length run of 0s anywhere after an odd-length run of 1s (runs are maximal; "after" at any
+       distance). Tomita's words, "any string without an odd number of consecutive 0's after an odd number of
+       consecutive 1's", are read two ways: this one, of Weiss, Goldberg & Yahav (2018, "Extracting automata
+       from recurrent neural networks", their ``tomita_3``), which also rejects Tomita's own negative examples
+       ``0111001101`` and ``11011100110``; and a narrower one that only forbids the odd run of 0s *right
+       after* the odd run of 1s and accepts those two.
+    4. No three consecutive 0s (``000`` is not a substring).
+    5. An even number of 0s and an even number of 1s.
+    6. The number of 0s minus the number of 1s is a multiple of 3.
+    7. ``0*1*0*1*``.
+
+    Every language holds the empty string.
+
+    Args:
+        grammar: 1 to 7.
+        string: a ``str`` of ``0`` and ``1``, possibly empty.
+
+    Raises:
+        ValueError: for another grammar, or a string with other symbols.
+    """
+    grammar = _tomita_grammar(grammar)
+    if not isinstance(string, str) or set(string) - set(TOMITA_SYMBOLS):
+        raise ValueError(f"`string` must be a str of '0' and '1'; got string={string!r}.")
+    return _TOMITA[grammar](string)
+
+
+def _dfa(moves, accepting):
+    """``moves[state]``: the next states on ``0`` and on ``1``; the walk starts in state 0."""
+    return MappingProxyType(
+        {"moves": tuple(dict(zip(TOMITA_SYMBOLS, pair)) for pair in moves), "accepting": frozenset(accepting)}
+    )
+
+
+# The minimal automaton of each language of tomita_accepts; tests/data/test_synthetic.py checks that they agree on
+# every string of up to 12 symbols. The generator counts paths through them to draw strings uniformly.
+TOMITA_AUTOMATA = MappingProxyType(
+    {
+        # 0: only 1s so far; 1: dead.
+        1: _dfa([(1, 0), (1, 1)], {0}),
+        # 0: (10)^k; 1: (10)^k 1; 2: dead.
+        2: _dfa([(2, 1), (0, 2), (2, 2)], {0}),
+        # 0: no odd run of 1s ended yet, the current run of 1s (if any) even; 1: that run odd; 2: an odd run of 1s
+        # seen, then an odd run of 0s so far; 3: an odd run of 1s seen, every run of 0s since even; 4: dead.
+        3: _dfa([(0, 1), (2, 0), (3, 4), (2, 3), (4, 4)], {0, 1, 3}),
+        # k < 3: ends in k 0s; 3: dead.
+        4: _dfa([(1, 0), (2, 0), (3, 0), (3, 3)], {0, 1, 2}),
+        # parities of (#0, #1): 0 (even, even), 1 (odd, even), 2 (even, odd), 3 (odd, odd).
+        5: _dfa([(1, 2), (0, 3), (3, 0), (2, 1)], {0}),
+        # (#0 - #1) mod 3.
+        6: _dfa([(1, 2), (2, 0), (0, 1)], {0}),
+        # 0: in the first 0*; 1: the first 1*; 2: the second 0*; 3: the second 1*; 4: dead.
+        7: _dfa([(0, 1), (2, 1), (2, 3), (4, 3), (4, 4)], {0, 1, 2, 3}),
+    }
+)
+
+
+def _in_language(dfa, string):
+    state = 0
+    for symbol in string:
+        state = dfa["moves"][state][symbol]
+    return state in dfa["accepting"]
+
+
+def _class_counts(dfa, accepted, max_length):
+    """``counts[k][state]``: how many strings of ``k`` symbols lead from ``state`` into the language
+    (``accepted``) or out of it. Python ints: exact at any length."""
+    counts = [[int((state in dfa["accepting"]) == accepted) for state in range(len(dfa["moves"]))]]
+    for _ in range(max_length):
+        counts.append([sum(counts[-1][nxt] for nxt in moves.values()) for moves in dfa["moves"]])
+    return counts
+
+
+def _uniform_string(dfa, counts, length, rng):
+    """A string drawn uniformly among those of ``length`` symbols that ``counts`` counts (which must exist)."""
+    state, symbols = 0, []
+    for left in range(length, 0, -1):
+        weights = [counts[left - 1][dfa["moves"][state][s]] for s in TOMITA_SYMBOLS]
+        symbol = TOMITA_SYMBOLS[0] if rng.random() < weights[0] / sum(weights) else TOMITA_SYMBOLS[1]
+        state = dfa["moves"][state][symbol]
+        symbols.append(symbol)
+    return "".join(symbols)
+
+
+def _flip(string, i):
+    return string[:i] + ("1" if string[i] == "0" else "0") + string[i + 1 :]
+
+
+def tomita_strings(grammar, n, seed=0, min_length=1, max_length=15):
+    """Random strings of lengths in [min_length, max_length], half in Tomita language ``grammar`` and half not.
+
+    - **Accepted** (``n // 2``): a length drawn uniformly among those in range that the language has strings of
+      (``(10)*`` has only even ones), then a string drawn uniformly among the language's strings of that length,
+      by counting paths through its automaton (:data:`TOMITA_AUTOMATA`): no rejection sampling, so the sparse
+      languages 1 and 2 (one string or none per length) cost nothing.
+    - **Rejected** (the other ``n - n // 2``): half of them *near misses*, an accepted string drawn as above with
+      one symbol flipped, the position drawn uniformly among the flips that leave the language (a uniform
+      rejected string when none does); the rest drawn like the accepted ones, uniformly among the rejected
+      strings of a length.
+
+    The accepted and rejected strings are shuffled together. Strings may repeat, within one call and between
+    calls: languages 1 and 2 have 15 and 7 strings of 1 to 15 symbols, and a balanced set needs more positives
+    than that. The empty string, in every language, is left out: it gives a classifier no step to read.
+
+    Args:
+        grammar: 1 to 7 (see :func:`tomita_accepts`).
+        n: number of strings, at least 2.
+        seed: seed of the ``numpy.random.Generator``.
+        min_length, max_length: the range of lengths, ``1 <= min_length <= max_length``.
+
+    Returns:
+        ``(strings, labels)``: a list of ``n`` strings of ``0`` and ``1``, and a list of ``n`` bools (accepted).
+
+    Raises:
+        ValueError: for bad arguments, or when no string of the range is accepted, or none rejected.
+    """
+    grammar, n = _tomita_grammar(grammar), positive_int("n", n)
+    if n < 2:
+        raise ValueError(f"`n` must be at least 2, to hold an accepted and a rejected string; got n={n!r}.")
+    min_length, max_length = positive_int("min_length", min_length), positive_int("max_length", max_length)
+    if max_length < min_length:
+        raise ValueError(
+            f"`max_length` must be at least `min_length`; got min_length={min_length!r}, max_length={max_length!r}."
+        )
+    dfa, rng = TOMITA_AUTOMATA[grammar], np.random.default_rng(seed)
+
+    def sampler(accepted):
+        counts = _class_counts(dfa, accepted, max_length)
+        lengths = [k for k in range(min_length, max_length + 1) if counts[k][0]]
+        if not lengths:
+            raise ValueError(
+                f"Tomita language {grammar} ({TOMITA_LANGUAGES[grammar]}) {'has' if accepted else 'rejects'} no "
+                f"string of length in [{min_length}, {max_length}]; got min_length={min_length!r}, "
+                f"max_length={max_length!r}."
+            )
+        return lambda: _uniform_string(dfa, counts, lengths[rng.integers(len(lengths))], rng)
+
+    accepted, rejected = sampler(True), sampler(False)
+
+    def near_miss():
+        string = accepted()
+        flips = [i for i in range(len(string)) if not _in_language(dfa, _flip(string, i))]
+        return _flip(string, flips[rng.integers(len(flips))]) if flips else rejected()
+
+    n_accepted, n_rejected = n // 2, n - n // 2
+    strings = [accepted() for _ in range(n_accepted)]
+    strings += [near_miss() for _ in range(n_rejected // 2)]
+    strings += [rejected() for _ in range(n_rejected - n_rejected // 2)]
+    labels = [True] * n_accepted + [False] * n_rejected
+    order = rng.permutation(n)
+    return [strings[i] for i in order], [labels[i] for i in order]
+
+
+def tomita_dataset(grammar, n, seed=0, min_length=1, max_length=15):
+    """Accept/reject classification of Tomita strings, for a model reading ids and answering at the last one.
+
+    Args:
+        grammar, n, seed, min_length, max_length: see :func:`tomita_strings` (the same strings).
+
+    Returns:
+        ``(ids, labels, lengths)``: int32 ids (n, time), symbol ``TOMITA_SYMBOLS[k]`` as ``k + 1`` and 0 for
+        padding on the right, time the longest string's length (ready for ``zoo.layers.OneHot(3)``); float32
+        labels (n,), 1 for accepted; int32 lengths (n,).
+    """
+    strings, labels = tomita_strings(grammar, n, seed, min_length=min_length, max_length=max_length)
+    lengths = np.array([len(s) for s in strings], dtype="int32")
+    ids = np.zeros((len(strings), int(lengths.max())), dtype="int32")
+    for i, s in enumerate(strings):
+        ids[i, : len(s)] = [TOMITA_SYMBOLS.index(c) + 1 for c in s]
+    return ids, np.array(labels, dtype="float32"), lengths
 
 
 ADDING_BASELINE_MSE = 1.0 / 6.0
