@@ -223,9 +223,23 @@ def free_ports(n):
 def run_workers(tmp_path, run_dir, name, *flags, expect=0, workers=2):
     """Start ``workers`` processes of tests/distributed_worker.py on localhost; wait; their summaries.
 
-    All share ``run_dir``, as on a shared filesystem: only the chief may write to it. Each has its
-    own TMPDIR (for the others' temporary run folders). A worker that fails ends the group; every
-    process is killed on the way out, whatever happens.
+    All share ``run_dir``, as on a shared filesystem: only the chief may write to it.
+    """
+    outs = run_commands(tmp_path, name, lambda out: ["-m", "tests.distributed_worker", str(run_dir), f"{out}.npz",
+                                                     *flags], expect, workers)
+    if expect:
+        return None
+    return [
+        (np.load(f"{out}.npz"), json.loads(Path(f"{out}.json").read_text())) for out in outs
+    ]
+
+
+def run_commands(tmp_path, name, argv, expect=0, workers=2):
+    """Run ``python *argv(out)`` as ``workers`` processes of one cluster on localhost (``TF_CONFIG`` each, none
+    for one worker); wait; the ``out`` paths (each worker's log is ``out.log``).
+
+    Each has its own TMPDIR, checked empty at the end (the other workers' temporary run folders). A worker
+    that fails ends the group; every process is killed on the way out, whatever happens.
     """
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(workers)]}
     processes, outs = [], []
@@ -243,11 +257,9 @@ def run_workers(tmp_path, run_dir, name, *flags, expect=0, workers=2):
             if workers > 1:
                 task = {"type": "worker", "index": index}
                 environment["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": task})
-            command = [sys.executable, "-m", "tests.distributed_worker", str(run_dir), f"{out}.npz", *flags]
             with open(f"{out}.log", "wb") as log:
-                processes.append(
-                    subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-                )
+                processes.append(subprocess.Popen([sys.executable, *argv(out)], cwd=ROOT, env=environment,
+                                                  stdout=log, stderr=subprocess.STDOUT))
             outs.append(out)
         deadline = time.monotonic() + TIMEOUT
         while any(p.poll() is None for p in processes):
@@ -262,11 +274,7 @@ def run_workers(tmp_path, run_dir, name, *flags, expect=0, workers=2):
                 p.wait()
     for index in range(workers):
         assert not any((tmp_path / f"{name}-{index}-tmp").iterdir()), "a worker left its temporary run folder"
-    if expect:
-        return None
-    return [
-        (np.load(f"{out}.npz"), json.loads(Path(f"{out}.json").read_text())) for out in outs
-    ]
+    return outs
 
 
 def _logs(outs, what):
@@ -319,3 +327,17 @@ def test_mirrored_strategy_splits_each_batch_over_local_devices(keras_fit, tmp_p
     assert summary["replicas"] == 2
     assert_weights_close([weights[key] for key in weights.files], keras_fit.weights, atol=1e-5)
     assert_history_close(summary["history"], keras_fit.history)
+
+
+@pytest.mark.slow
+def test_zoo_train_on_two_workers_writes_one_run_folder_and_export_and_matches_one_device(tmp_path):
+    from tests.data.test_imdb import make_archive
+    from tests.tasks.test_sentiment import TINY
+
+    archive = make_archive(tmp_path)
+    zoo = ["-m", "zoo", "train", "sentiment", "--data-dir", str(archive), *TINY]
+    run_commands(tmp_path, "one", lambda out: [*zoo, "--run-dir", str(tmp_path / "one")], workers=1)
+    run_commands(tmp_path, "two", lambda out: [*zoo, "--run-dir", str(tmp_path / "two"), "--strategy", "multi_worker"])
+    one, two = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "two"))
+    assert two["test"] == pytest.approx(one["test"], abs=1e-4)
+    assert (tmp_path / "two" / "export" / "saved_model.pb").exists()

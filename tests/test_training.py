@@ -147,7 +147,8 @@ def test_gradient_accumulation_and_clipping_reach_the_optimizer():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"epochs": 0}, "epochs"), ({"learning_rate": 0}, "learning_rate"), ({"clipnorm": -1}, "clipnorm")],
+    [({"epochs": 0}, "epochs"), ({"learning_rate": 0}, "learning_rate"), ({"clipnorm": -1}, "clipnorm"),
+     ({"strategy": "tpu"}, "strategy")],
 )
 def test_bad_train_config_raises_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):

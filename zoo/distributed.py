@@ -53,8 +53,7 @@ from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 from keras.src.losses.losses import LossFunctionWrapper
 
 from zoo.backend import require_tensorflow
-
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from zoo.training import STRATEGIES, is_chief  # noqa: F401 (part of this module's API)
 
 TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
@@ -129,11 +128,6 @@ def read_tf_config(environ=None):
 def scope(strategy):
     """``strategy.scope()``, or a context that does nothing for None: build the model inside it."""
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
-
-
-def is_chief(strategy):
-    """Whether this process writes the run folder: always on one machine; the chief of a cluster."""
-    return strategy is None or strategy.extended.should_checkpoint
 
 
 def _multi_worker(strategy):

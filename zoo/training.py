@@ -36,7 +36,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.validation import positive_int
+from zoo.validation import one_of, positive_int
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,6 +44,7 @@ class TrainingDiverged(RuntimeError):
 
 
 LR_SCHEDULES = ("constant", "cosine")
+STRATEGIES = ("default", "mirrored", "multi_worker")  # see zoo/distributed.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +61,12 @@ class TrainConfig:
     monitor: str = "val_loss"
     seed: int = 0
     verbose: str = "auto"  # Keras' progress bar: "auto", 0, 1 (bar) or 2 (a line per epoch)
+    strategy: str = "default"  # "mirrored": every GPU of this machine; "multi_worker": the machines of TF_CONFIG
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "accumulation_steps"):
             positive_int(name, getattr(self, name))
+        one_of("strategy", self.strategy, STRATEGIES)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"`lr_schedule` must be one of {LR_SCHEDULES}; got lr_schedule={self.lr_schedule!r}.")
         if not self.learning_rate > 0:
@@ -83,6 +86,9 @@ TRAIN_HELP = {
     "monitor": "validation metric for early stopping and the best checkpoint",
     "seed": "seed of initialization, dropout, shuffling and any data split",
     "verbose": "progress display: auto, 0, 1 (bar) or 2 (one line per epoch)",
+    "strategy": "default (one device), mirrored (every GPU of this machine) or multi_worker (the machines that "
+    "the TF_CONFIG variable lists: run the same command on each; only the chief, worker 0, writes the run "
+    "folder and the export)",
 }
 
 
@@ -113,6 +119,38 @@ def epoch_summary(history, monitor):
     best = (max if _mode(monitor) == "max" else min)(range(epochs), key=values.__getitem__)
     total = sum(history["epoch_seconds"])
     return {"best_epoch": best + 1, "epochs_run": epochs, "seconds_per_epoch": total / epochs, "training_seconds": total}
+
+
+def make_strategy(config):
+    """The ``tf.distribute`` strategy that ``config.strategy`` names, None for "default" (one device).
+
+    Call it first, before any dataset, model or tensor exists: a multi-worker strategy configures
+    TensorFlow's collective ops, which must happen at program start (``zoo.distributed.make_strategy``).
+    """
+    if config.strategy == "default":
+        return None
+    from zoo import distributed
+
+    return distributed.make_strategy(config.strategy)
+
+
+@contextlib.contextmanager
+def task_folder(strategy, run_dir):
+    """The folder a task writes its run files in: ``run_dir`` on one machine and on the chief; on the other
+    workers of a cluster a temporary folder, removed at the end (their files would only repeat the chief's)."""
+    if strategy is None or strategy.extended.should_checkpoint:
+        yield Path(run_dir)
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"zoo-{Path(run_dir).name}-worker-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def is_chief(strategy):
+    """Whether this process writes metrics and exports: always on one machine; the chief of a cluster."""
+    return strategy is None or strategy.extended.should_checkpoint
 
 
 def seed_everything(seed):

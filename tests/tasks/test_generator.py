@@ -125,6 +125,8 @@ def test_speaker_data_keeps_the_most_frequent_speakers():
         (["train", "generator", "--cell", "lstm"], "`cell` must be one of"),
         (["train", "generator", "--input-mode", "bytes"], "`input_mode` must be one of"),
         (["train", "generator", "--condition", "play"], "`condition` must be one of"),
+        (["train", "generator", "--strategy", "mirrored"], "stateful"),
+        (["train", "generator", "--strategy", "cloud"], "`strategy` must be one of"),
         (["generate", "x", "--length", "-1"], "length"),
         (["generate", "x", "--model", "/nonexistent"], "/nonexistent"),
     ],

@@ -124,3 +124,16 @@ def test_shortcut_flag_reaches_the_model_and_the_card(trained, tmp_path):
     card = sentiment.model_card(sentiment.SentimentConfig(shortcut=True), training.TrainConfig(), binary)
     assert "pooling over time of [h_t; x_t]" in card
     assert "[h_t; x_t]" not in (run_dir / "export" / "README.md").read_text()
+
+
+def test_mirrored_strategy_trains_like_one_device_and_exports(trained, tmp_path):
+    """--strategy mirrored (here one CPU replica) runs the distributed loop end to end: the same test
+    metrics as Keras' fit on the same batches, and an export."""
+    run_dir, archive = trained
+    argv = ["train", "sentiment", "--data-dir", str(archive), "--run-dir", str(tmp_path / "m"), "--strategy",
+            "mirrored", *TINY]
+    assert cli.main(argv) == 0
+    one, mirrored = (json.loads((d / "metrics.json").read_text()) for d in (run_dir, tmp_path / "m"))
+    assert mirrored["test"] == pytest.approx(one["test"], abs=1e-5)
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["train"]["strategy"] == "mirrored"
+    assert (tmp_path / "m" / "export" / "saved_model.pb").exists()

@@ -134,3 +134,18 @@ def test_bad_flags_fail_with_one_clear_line(flags, message, capsys, tmp_path):
     assert cli.main(["train", "seq2seq", "--run-dir", str(tmp_path), *flags]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zoo: error:") and message in err
+
+
+def test_mirrored_strategy_trains_evaluates_and_exports(tmp_path):
+    patch = pytest.MonkeyPatch()
+    small = addition.problems
+    patch.setattr(addition, "problems", lambda train, seed: small(train=train, validation=50, test=40, seed=seed))
+    try:
+        args = ["train", "seq2seq", "--task", "addition", "--train-problems", "200", "--strategy", "mirrored",
+                "--run-dir", str(tmp_path / "run"), *TINY]
+        assert cli.main(args) == 0
+    finally:
+        patch.undo()
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 0 <= metrics["test_exact_match"] <= 1 and metrics["epochs_run"] >= 1
+    assert (tmp_path / "run" / "export" / "saved_model.pb").exists()

@@ -128,6 +128,12 @@ def _loss():
 def train(config, train_config, command=None):
     """Train, evaluate, sample and (unconditional) export. Returns the metrics dict."""
     require_tensorflow("zoo train generator")
+    if train_config.strategy != "default":
+        # A stateful layer has one state row per batch row; split over replicas, rows would lose their carry.
+        raise ValueError(
+            f"zoo train generator trains a stateful model by truncated backpropagation through time, which "
+            f"the distributed loop does not support; got --strategy {train_config.strategy}. Use --strategy default."
+        )
     run_dir = Path(config.run_dir)
     training.seed_everything(train_config.seed)
     source = shakespeare.source(config.data_dir or None)

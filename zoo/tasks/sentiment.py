@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from zoo import cells, export, training
+from zoo import cells, distributed, export, training
 from zoo.backend import require_tensorflow
 from zoo.data import describe_source, imdb, text
 from zoo.models.classifier import HEADS, POOLINGS, build_classifier
@@ -103,10 +103,19 @@ def _targets(reviews, head):
 
 
 def train(config, train_config, command=None):
-    """Train, evaluate on the test set, write ``metrics.json`` and export. Returns the metrics dict."""
+    """Train, evaluate on the test set, write ``metrics.json`` and export. Returns the metrics dict.
+
+    With ``train_config.strategy`` "multi_worker", every machine runs this with the same arguments;
+    only the chief writes ``config.run_dir`` and the export (the others return the same metrics).
+    """
     require_tensorflow("zoo train sentiment")
     started = time.time()
-    run_dir = Path(config.run_dir)
+    strategy = training.make_strategy(train_config)  # first: before any TensorFlow op
+    with training.task_folder(strategy, config.run_dir) as run_dir:
+        return _train(config, train_config, command, strategy, run_dir, started)
+
+
+def _train(config, train_config, command, strategy, run_dir, started):
     training.seed_everything(train_config.seed)
     source = imdb.source(config.data_dir or None)
     data = imdb.load(
@@ -130,30 +139,15 @@ def train(config, train_config, command=None):
         )
         for split, reviews in data.items()
     }
-    model = build_classifier(
-        config.cell,
-        vocab_size=vectorizer.vocabulary_size(),
-        embedding_dim=config.embedding_dim,
-        units=config.units,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        pooling=config.pooling,
-        shortcut=config.shortcut,
-        dropout=config.dropout,
-        head=config.head,
-        name=f"imdb_{config.cell}",
-    )
+    with distributed.scope(strategy):
+        model = _build(config, vectorizer, data, unlabelled, train_config, run_dir)
     if config.head == "binary":
         loss, metrics = "binary_crossentropy", ["accuracy"]
     else:
         loss, metrics = "mse", ["mae"]
-    if config.pretrain == "word2vec":
-        model.get_layer("embedding").set_weights([_word2vec(config, train_config, data, unlabelled, vectorizer, run_dir)])
-    if config.head == "rating":  # start at the mean rating: regression from 0 to ~5.5 wastes the first epoch
-        model.get_layer("rating").bias.assign([float(data["train"].ratings.mean())])
-    model.get_layer("embedding").trainable = config.train_embedding
-    history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, loss, metrics)
-    test = model.evaluate(batches["test"], return_dict=True, verbose=0)
+    history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, loss, metrics,
+                           strategy=strategy)
+    test = distributed.evaluate(model, batches["test"], strategy)
 
     summary = training.epoch_summary(history, train_config.monitor)
     metrics = {
@@ -171,6 +165,8 @@ def train(config, train_config, command=None):
         "seed": train_config.seed,
         "wall_seconds_this_call": time.time() - started,
     }
+    if not training.is_chief(strategy):
+        return metrics
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     if config.head == "binary":
         empty = model(export.text_to_ids(vectorizer, tf.constant([""]), config.max_length), training=False)
@@ -185,6 +181,29 @@ def train(config, train_config, command=None):
         metrics["export_dir"] = str(export_dir)
         metrics["export_bytes"] = export.folder_size(export_dir)
     return metrics
+
+
+def _build(config, vectorizer, data, unlabelled, train_config, run_dir):
+    """The classifier, its embedding pretrained and its rating bias set as ``config`` asks."""
+    model = build_classifier(
+        config.cell,
+        vocab_size=vectorizer.vocabulary_size(),
+        embedding_dim=config.embedding_dim,
+        units=config.units,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        pooling=config.pooling,
+        shortcut=config.shortcut,
+        dropout=config.dropout,
+        head=config.head,
+        name=f"imdb_{config.cell}",
+    )
+    if config.pretrain == "word2vec":
+        model.get_layer("embedding").set_weights([_word2vec(config, train_config, data, unlabelled, vectorizer, run_dir)])
+    if config.head == "rating":  # start at the mean rating: regression from 0 to ~5.5 wastes the first epoch
+        model.get_layer("rating").bias.assign([float(data["train"].ratings.mean())])
+    model.get_layer("embedding").trainable = config.train_embedding
+    return model
 
 
 def _word2vec(config, train_config, data, unlabelled, vectorizer, run_dir):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from zoo import cells, decoding, export, training
+from zoo import cells, decoding, distributed, export, training
 from zoo.backend import require_tensorflow
 from zoo.data import addition, describe_source, text, translation
 from zoo.models import seq2seq as models
@@ -249,9 +249,18 @@ def attention_map(translator, sentence, path):
 
 
 def train(config, train_config, command=None):
-    """Train, evaluate on the test split, draw attention, export. Returns the metrics dict."""
+    """Train, evaluate on the test split, draw attention, export. Returns the metrics dict.
+
+    With ``train_config.strategy`` "multi_worker", every machine runs this with the same arguments;
+    only the chief evaluates, writes ``config.run_dir`` and exports (the others return after training).
+    """
     require_tensorflow("zoo train seq2seq")
-    run_dir = Path(config.run_dir)
+    strategy = training.make_strategy(train_config)  # first: before any TensorFlow op
+    with training.task_folder(strategy, config.run_dir) as run_dir:
+        return _train(config, train_config, command, strategy, run_dir)
+
+
+def _train(config, train_config, command, strategy, run_dir):
     training.seed_everything(train_config.seed)
     splits, data_info = load_data(config, train_config.seed)
     command = command or f"python -c 'zoo.tasks.seq2seq.train({config!r}, {train_config!r})'"
@@ -262,9 +271,12 @@ def train(config, train_config, command=None):
                                  train_config.batch_size, shuffle=name == "train", seed=train_config.seed)
         for name in ("train", "validation")
     }
-    model = build(config, vectorizers)
+    with distributed.scope(strategy):
+        model = build(config, vectorizers)
     history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, models.loss(),
-                           metrics=[models.MaskedAccuracy()])
+                           metrics=[models.MaskedAccuracy()], strategy=strategy)
+    if not training.is_chief(strategy):  # decoding needs no other worker: the chief evaluates alone
+        return training.epoch_summary(history, train_config.monitor)
 
     translator = Translator(model, vectorizers, config.task)
     metrics = {
