@@ -214,6 +214,24 @@ def write_files(folder, files):
         (Path(folder) / name).write_text(text)
 
 
+def write_metrics(run_dir, metrics):
+    """``run_dir/metrics.json``, written atomically (a crash mid-write leaves the previous file)."""
+    path = Path(run_dir) / "metrics.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def finish(run_dir, export_dir, metrics, model_card):
+    """After a task's export: put ``metrics.json`` and the model card (``model_card(metrics)``) beside it, add
+    where it is and its size to ``metrics``, and rewrite ``run_dir/metrics.json``. Returns ``metrics``."""
+    write_files(export_dir, {"metrics.json": metrics, "README.md": model_card(metrics)})
+    metrics["export_dir"] = str(export_dir)
+    metrics["export_bytes"] = folder_size(export_dir)
+    write_metrics(run_dir, metrics)
+    return metrics
+
+
 def folder_size(path):
     """Total bytes of the files under ``path``."""
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())

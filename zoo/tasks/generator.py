@@ -174,16 +174,12 @@ def train(config, train_config, command=None):
         f"temperature {t}": generation.generate(model, vocabulary, "ROMEO:\n", config.sample_length, t, seed=train_config.seed)
         for t in (0.5, 0.8)
     }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    export.write_metrics(run_dir, metrics)
     export_dir = Path(config.export_dir or run_dir / "export")
     files = {"config.json": json.loads((run_dir / "config.json").read_text())}
     export.export_char_generator(model, vocabulary.chars, export_dir, extra_files=files)
     metrics["generate_chars_per_second"] = export.generation_speed(export_dir)  # measured on the export itself
-    export.write_files(export_dir, {"metrics.json": metrics, "README.md": model_card(config, train_config, metrics)})
-    metrics["export_dir"] = str(export_dir)
-    metrics["export_bytes"] = export.folder_size(export_dir)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    return metrics
+    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(config, train_config, m))
 
 
 def speaker_data(text, speakers, max_speech):
@@ -233,7 +229,7 @@ def _train_conditional(config, train_config, text, vocabulary, run_dir, common):
             for k, name in enumerate(names)
         },
     }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    export.write_metrics(run_dir, metrics)
     (run_dir / "samples.json").write_text(json.dumps(metrics["samples"], indent=2) + "\n")
     return metrics
 

@@ -167,7 +167,7 @@ def _train(config, train_config, command, strategy, run_dir, started):
     }
     if not training.is_chief(strategy):
         return metrics
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    export.write_metrics(run_dir, metrics)
     if config.head == "binary":
         empty = model(export.text_to_ids(vectorizer, tf.constant([""]), config.max_length), training=False)
         metrics["empty_text_probability"] = float(empty[0, 0])

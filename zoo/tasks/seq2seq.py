@@ -294,7 +294,7 @@ def _train(config, train_config, command, strategy, run_dir):
     }
     example = "Where is the train station?" if config.task == "translate" else "478+925"
     metrics["attention_plot"] = attention_map(translator, example, run_dir / "attention.png")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    export.write_metrics(run_dir, metrics)
 
     export_dir = Path(config.export_dir or run_dir / "export")
     files = {"config.json": json.loads((run_dir / "config.json").read_text())}
@@ -305,11 +305,7 @@ def _train(config, train_config, command, strategy, run_dir):
         separator=SEPARATOR[config.task], detokenize=DETOKENIZE[config.task],
         beam_width=config.beam_width, length_penalty=config.length_penalty, extra_files=files,
     )
-    export.write_files(export_dir, {"metrics.json": metrics, "README.md": model_card(config, train_config, metrics)})
-    metrics["export_dir"] = str(export_dir)
-    metrics["export_bytes"] = export.folder_size(export_dir)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    return metrics
+    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(config, train_config, m))
 
 
 def model_card(config, train_config, metrics):
