@@ -3,9 +3,7 @@
 Median milliseconds per training step (forward, backward, Adam update) on
 random data: each zoo cell in `Recurrent` with the hoisted input projection
 (the default) and without it, interleaved with the matching Keras layer in one
-process; with `--fused`, also the fused sequence kernel (zoo/layers/fused.py: one
-`tf.custom_gradient` over the whole sequence with a hand-written backward pass) for
-the cells that have one. All models: Input -> recurrent layer (last output) -> Dense(1), MSE.
+process. All models: Input -> recurrent layer (last output) -> Dense(1), MSE.
 
 What is timed is one `model.train_on_batch` call with Keras' default
 `jit_compile="auto"`, i.e. each backend's own training step: on TensorFlow a
@@ -16,7 +14,6 @@ What is timed is one `model.train_on_batch` call with Keras' default
     python scripts/benchmark_cells.py                       # TensorFlow: batch 64, 200 steps, 128 in, 128 units
     python scripts/benchmark_cells.py --backend jax         # the same on JAX (or: --backend torch)
     python scripts/benchmark_cells.py --repeats 3 --iters 5 --timesteps 20   # a quick look
-    python scripts/benchmark_cells.py --fused --cells peephole_lstm         # add the fused kernel (TensorFlow)
 """
 
 import argparse
@@ -84,13 +81,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions (default 7)")
     parser.add_argument("--iters", type=int, default=10, help="timed steps per repetition (default 10)")
     parser.add_argument("--cells", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="cells to compare")
-    parser.add_argument(
-        "--fused", action="store_true", help="also time the fused sequence kernel where a cell has one (TensorFlow)"
-    )
     args = parser.parse_args(argv)
     keras = import_keras(args.backend)
     import zoo
-    from zoo.layers import fused
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.timesteps, args.features)).astype("float32")
@@ -100,17 +93,10 @@ def main(argv=None):
     for name in args.cells:
         keras_layer, kwargs = PAIRS[name]
         layers = {
-            "zoo": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), fused=False),
+            "zoo": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units)),
             "zoo_unhoisted": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), hoist_inputs=False),
             "keras": getattr(keras.layers, keras_layer)(args.units, **kwargs),
         }
-        if args.fused:
-            layer = zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), fused="auto")
-            reason = fused.unsupported(layer)
-            if reason is None:
-                layers["zoo_fused"] = layer
-            else:
-                print(f"{name}: no fused column ({reason})")
         models[name] = {impl: build(keras, layer, args.timesteps, args.features) for impl, layer in layers.items()}
     for pair in models.values():  # compile the graphs before timing
         for model in pair.values():
@@ -131,22 +117,13 @@ def main(argv=None):
         f"{os.cpu_count()} cpus; batch {args.batch}, {args.timesteps} steps, {args.features} inputs, {args.units} units; "
         f"median of {args.repeats} repetitions x {args.iters} steps\n"
     )
-    fused_header = " zoo ms/step (fused) | fused/Keras |" if args.fused else ""
-    print(
-        "| zoo cell | Keras layer | zoo ms/step (hoisted) | zoo ms/step (not hoisted) | Keras ms/step | zoo/Keras "
-        f"| not hoisted/Keras |{fused_header}"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.fused else ""))
+    print("| zoo cell | Keras layer | zoo ms/step (hoisted) | zoo ms/step (not hoisted) | Keras ms/step | zoo/Keras | not hoisted/Keras |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name in models:
         ms = {impl: statistics.median(times) for impl, times in samples[name].items()}
-        fused_cells = ""
-        if args.fused and "zoo_fused" in ms:
-            fused_cells = f" {ms['zoo_fused']:.1f} | {ms['zoo_fused'] / ms['keras']:.2f} |"
-        elif args.fused:
-            fused_cells = " – | – |"
         print(
             f"| {name} | {PAIRS[name][0]} | {ms['zoo']:.1f} | {ms['zoo_unhoisted']:.1f} | {ms['keras']:.1f} "
-            f"| {ms['zoo'] / ms['keras']:.2f} | {ms['zoo_unhoisted'] / ms['keras']:.2f} |{fused_cells}"
+            f"| {ms['zoo'] / ms['keras']:.2f} | {ms['zoo_unhoisted'] / ms['keras']:.2f} |"
         )
 
 

@@ -9,7 +9,6 @@ from keras import tree
 from keras.src.backend import rnn as backend_rnn
 
 from zoo.cells.base import ZooCell
-from zoo.layers import fused as fused_kernels
 from zoo.validation import one_of
 
 INITIAL_STATES = ("zeros", "learned", "noise")
@@ -30,12 +29,6 @@ class Recurrent(keras.layers.RNN):
       Keras 1 called ``consume_less="cpu"``). The input dropout mask is drawn
       once per sequence and applied before the projection, exactly as the cell
       would apply it at every step. Other Keras cells take the ordinary path.
-    - **Fused sequence kernels.** On TensorFlow, a cell with a fused kernel
-      (``zoo.layers.fused``; so far the peephole LSTM, with or without
-      peepholes) runs the whole sequence as one ``tf.custom_gradient`` with a
-      hand-written backward pass instead of TensorFlow's autodiff of the loop
-      (in inference, the same loop without saving for a backward pass). Same
-      results to float rounding; first-order gradients only.
     - **Initial state modes.** ``"zeros"``; ``"learned"``, a trainable vector
       per state broadcast over the batch; ``"noise"``, Gaussian noise of
       standard deviation ``noise_stddev`` in training and zeros in inference
@@ -55,12 +48,6 @@ class Recurrent(keras.layers.RNN):
             True); False runs the cell's own ``call`` at every step, as
             ``keras.layers.RNN`` does (see the README's benchmark for when
             each is faster).
-        fused: "auto" (default) uses the fused kernel wherever it applies
-            (TensorFlow, a cell that has one, ``hoist_inputs``, no
-            ``unroll``, and outside training when the cell has recurrent
-            dropout) and the loop above elsewhere; True requires it (an error
-            names what prevents it); False never uses it (e.g. for second
-            derivatives).
 
     Example:
     ```python
@@ -80,11 +67,9 @@ class Recurrent(keras.layers.RNN):
         noise_stddev=0.1,
         seed=None,
         hoist_inputs=True,
-        fused="auto",
         **kwargs,
     ):
         one_of("initial_state", initial_state, INITIAL_STATES)
-        one_of("fused", fused, fused_kernels.FUSED_MODES)
         if not noise_stddev > 0:
             raise ValueError(f"`noise_stddev` must be positive; got noise_stddev={noise_stddev!r}.")
         super().__init__(
@@ -101,9 +86,6 @@ class Recurrent(keras.layers.RNN):
         self.noise_seed_generator = keras.random.SeedGenerator(seed=seed)
         self.learned_initial_state = None
         self.hoist_inputs = bool(hoist_inputs)
-        self.fused = "auto" if fused == "auto" else bool(fused)
-        if self.fused is True and (reason := fused_kernels.unsupported(self)) is not None:
-            raise ValueError(f"`fused=True` cannot be honoured: {reason}. Pass fused='auto' or fused=False.")
 
     def build(self, sequences_shape, initial_state_shape=None):
         if self.initial_state_mode == "learned":
@@ -166,8 +148,6 @@ class Recurrent(keras.layers.RNN):
             # The mask Keras' RNN.call already drew for this call (one per sequence).
             dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * ops.expand_dims(dp_mask, 1)
-        if fused_kernels.applies(self, training):
-            return fused_kernels.rnn(self, sequences, initial_state, mask, training)
         projected = cell.project_inputs(sequences)  # (batch, time, G*units)
         if self.stateful and keras.backend.backend() == "torch":
             # A stateful layer starts from its state variables' storage, which RNN.call overwrites
@@ -196,5 +176,4 @@ class Recurrent(keras.layers.RNN):
             "noise_stddev": self.noise_stddev,
             "seed": self.seed,
             "hoist_inputs": self.hoist_inputs,
-            "fused": self.fused,
         }
