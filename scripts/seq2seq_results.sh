@@ -12,7 +12,7 @@ zoo train seq2seq --task addition --cell gru --attention luong --units 128 --emb
     --train-problems 300000 --batch-size 128 --learning-rate 0.002 --lr-schedule cosine --epochs 20 --patience 0 \
     --seed 0 --verbose 2 --run-dir runs/addition_gru --export-dir saved_models/addition
 TABLE=(--task translate --units 128 --embedding-dim 64 --source-vocab 8000 --target-vocab 8000 --dropout 0.2
-       --epochs 5 --patience 0 --batch-size 64 --learning-rate 0.002 --lr-schedule cosine --seed 0 --verbose 2)
+       --epochs 3 --patience 0 --batch-size 64 --learning-rate 0.002 --lr-schedule cosine --seed 0 --verbose 2)
 for cell in gru peephole_lstm elman; do
   for attention in none bahdanau luong; do
     zoo train seq2seq --cell "$cell" --attention "$attention" "${TABLE[@]}" --run-dir "runs/table_${cell}_${attention}"
