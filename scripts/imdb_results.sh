@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the README's IMDB results table: one recipe (picked on the validation split), the three
-# cells, then the rating head. Every run is resumable: rerun this script after an interruption and
+# cells, the rating head, then the ensembles (the shipped model averages the GRU and the peephole LSTM
+# and replaces the GRU's own export in saved_models/imdb_sentiment). Every run is resumable: rerun this script after an interruption and
 # finished runs return at once (they still re-evaluate and re-export).
 #   ZOO_DATA_DIR=../shared/data bash scripts/imdb_results.sh
 set -euo pipefail
@@ -12,3 +13,5 @@ for cell in peephole_lstm elman; do
   zoo train sentiment --cell "$cell" "${RECIPE[@]}" --run-dir "runs/imdb_$cell"
 done
 zoo train sentiment --cell gru --head rating "${RECIPE[@]}" --monitor val_loss --run-dir runs/imdb_gru_rating
+zoo ensemble sentiment runs/imdb_gru runs/imdb_peephole_lstm runs/imdb_elman --run-dir runs/imdb_ensemble3
+zoo ensemble sentiment runs/imdb_gru runs/imdb_peephole_lstm --run-dir runs/imdb_ensemble --export-dir saved_models/imdb_sentiment

@@ -63,6 +63,20 @@ def test_reloads_without_zoo_and_matches_keras_at_two_batch_sizes(exported):
         assert out[batch]["label"] == ["positive" if p >= 0.5 else "negative" for p in expected]
 
 
+def test_one_call_with_many_texts_of_mixed_lengths_matches_keras_in_order(exported):
+    # More texts than one compiled chunk holds, in an order that sorting by length must undo.
+    model, vectorizer, path = exported
+    texts = [("good " * (i % 7) + "awful " * (i % 3)).strip() for i in range(2 * export.ROW_CHUNK + 3)]
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    served = serve(text=tf.constant(texts))["probability"].numpy()
+    np.testing.assert_allclose(served, keras_probabilities(model, vectorizer, texts), rtol=1e-5, atol=1e-6)
+
+
+def test_serving_lengths_are_few_and_cover_every_request():
+    assert export.serving_lengths(800) == [16, 32, 64, 128, 256, 512, 801]
+    assert export.serving_lengths(16) == [16, 17] and export.serving_lengths(3) == [4]
+
+
 def test_signature_names_types_and_shapes(exported):
     serve = tf.saved_model.load(str(exported[2])).signatures["serving_default"]
     assert serve.structured_input_signature[1] == {"text": tf.TensorSpec([None], tf.string, name="text")}

@@ -1,4 +1,5 @@
-"""The `zoo` command: `cells`, `train TASK`, `predict sentiment`, `generate`, `translate` and `report`."""
+"""The `zoo` command: `cells`, `train TASK`, `ensemble sentiment`, `predict sentiment`, `generate`, `translate`
+and `report`."""
 
 import argparse
 import sys
@@ -40,6 +41,16 @@ def _train(args):
     print(json.dumps({k: metrics[k] for k in task.REPORT if k in metrics}, indent=2))
     if "export_dir" in metrics:
         print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
+
+
+def _ensemble(args):
+    import json
+
+    from zoo.tasks import sentiment_ensemble
+
+    metrics = sentiment_ensemble.ensemble(*sentiment_ensemble.from_arguments(args), command=args.command_line)
+    print(json.dumps({k: metrics[k] for k in ("validation", "test", "validation_examples", "test_examples")}, indent=2))
+    print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
 
 
 def _saved_model_dir(path, task):
@@ -173,6 +184,16 @@ def build_parser():
         parser_ = train_tasks.add_parser(name, help=summary.strip(), description=task.__doc__.strip())
         task.add_arguments(parser_)
         parser_.set_defaults(func=_train, task_module=task)
+
+    ensemble = sub.add_parser("ensemble", help="average finished runs into one exported model")
+    ensemble_tasks = ensemble.add_subparsers(dest="task", metavar="TASK", required=True)
+    from zoo.tasks import sentiment_ensemble
+
+    summary, _, _ = sentiment_ensemble.__doc__.partition("\n\n")
+    esent = ensemble_tasks.add_parser("sentiment", help=summary.strip(), description=sentiment_ensemble.__doc__.strip(),
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    sentiment_ensemble.add_arguments(esent)
+    esent.set_defaults(func=_ensemble)
 
     generate = sub.add_parser(
         "generate",

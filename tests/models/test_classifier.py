@@ -104,3 +104,16 @@ def test_shortcut_model_round_trips_through_config_and_keras_file(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0), atol=1e-6)
+
+
+def test_ensemble_is_the_mean_of_its_members():
+    from zoo.models.classifier import build_ensemble
+
+    members = [build_classifier(cell, vocab_size=20, embedding_dim=3, units=2, name=cell) for cell in ("gru", "elman")]
+    ids = np.array([[3, 4, 5, 0], [7, 0, 0, 0]], np.int32)
+    expected = np.mean([m(ids).numpy() for m in members], axis=0)
+    np.testing.assert_allclose(build_ensemble(members)(ids).numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="at least 2"):
+        build_ensemble(members[:1])
+    with pytest.raises(ValueError, match="distinct names"):
+        build_ensemble([members[0], members[0]])

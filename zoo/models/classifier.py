@@ -96,3 +96,25 @@ def build_classifier(
         x = pool(x)
     x = keras.layers.Dropout(dropout)(x) if dropout else x
     return keras.Model(token_ids, output(x), name=name)
+
+
+def build_ensemble(members, name="ensemble"):
+    """One model whose output is the mean of ``members``' outputs (for the binary head: the mean
+    probability), all reading the same token ids.
+
+    Args:
+        members: two or more built classifiers (e.g. from :func:`build_classifier`) over the same
+            vocabulary, each mapping token ids (batch, time) to (batch, 1); their names must differ.
+
+    Returns:
+        A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
+    """
+    members = list(members)
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least 2 members; got {len(members)}.")
+    names = [m.name for m in members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"ensemble members need distinct names; got {names}.")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    mean = keras.layers.Average(name="mean")([member(token_ids) for member in members])
+    return keras.Model(token_ids, mean, name=name)

@@ -185,9 +185,19 @@ def _train(config, train_config, command, strategy, run_dir, started):
 
 def _build(config, vectorizer, data, unlabelled, train_config, run_dir):
     """The classifier, its embedding pretrained and its rating bias set as ``config`` asks."""
-    model = build_classifier(
+    model = _classifier(config, vectorizer.vocabulary_size(), f"imdb_{config.cell}")
+    if config.pretrain == "word2vec":
+        model.get_layer("embedding").set_weights([_word2vec(config, train_config, data, unlabelled, vectorizer, run_dir)])
+    if config.head == "rating":  # start at the mean rating: regression from 0 to ~5.5 wastes the first epoch
+        model.get_layer("rating").bias.assign([float(data["train"].ratings.mean())])
+    model.get_layer("embedding").trainable = config.train_embedding
+    return model
+
+
+def _classifier(config, vocab_size, name):
+    return build_classifier(
         config.cell,
-        vocab_size=vectorizer.vocabulary_size(),
+        vocab_size=vocab_size,
         embedding_dim=config.embedding_dim,
         units=config.units,
         num_layers=config.num_layers,
@@ -196,14 +206,8 @@ def _build(config, vectorizer, data, unlabelled, train_config, run_dir):
         shortcut=config.shortcut,
         dropout=config.dropout,
         head=config.head,
-        name=f"imdb_{config.cell}",
+        name=name,
     )
-    if config.pretrain == "word2vec":
-        model.get_layer("embedding").set_weights([_word2vec(config, train_config, data, unlabelled, vectorizer, run_dir)])
-    if config.head == "rating":  # start at the mean rating: regression from 0 to ~5.5 wastes the first epoch
-        model.get_layer("rating").bias.assign([float(data["train"].ratings.mean())])
-    model.get_layer("embedding").trainable = config.train_embedding
-    return model
 
 
 def _word2vec(config, train_config, data, unlabelled, vectorizer, run_dir):
