@@ -238,6 +238,35 @@ def _versus(value, reference):
     return f"{abs(value - reference) * 100:.2f} points {'above' if value >= reference else 'below'}"
 
 
+# The model cards' shared sections (single model and ensemble, zoo/tasks/sentiment_ensemble.py).
+CARD_USE = """## Use
+```python
+import tensorflow as tf  # no zoo needed
+model = tf.saved_model.load("saved_models/imdb_sentiment")
+out = model.signatures["serving_default"](text=tf.constant(["A moving, beautifully acted film."]))
+out["probability"], out["label"]  # float32 [batch], string [batch]: b"positive" / b"negative"
+```
+Or `zoo predict sentiment "A moving, beautifully acted film."`, or
+`saved_model_cli run --dir saved_models/imdb_sentiment --tag_set serve --signature_def serving_default --input_exprs 'text=["great film"]'`.
+
+Signature `serving_default`: input `text` (tf.string, [None]); outputs `probability` (float32, [None],
+probability of positive) and `label` (tf.string, [None], "positive" if probability >= 0.5)."""
+
+
+def card_limits(max_length, metrics):
+    """The "Intended use and limits" section of a sentiment model card."""
+    return f"""## Intended use and limits
+- For English movie and TV reviews of a paragraph or more, like IMDB's: research, demos, a baseline
+  to compare other models with. Not for decisions about people, and not a general sentiment model:
+  tweets, product reviews, sarcasm, other languages and other domains are outside its training data.
+- Only the first {max_length} tokens are read; a verdict at the end of a longer review is unseen.
+- IMDB reviews are polarized (<= 4 or >= 7 stars); mixed reviews get less reliable probabilities, and
+  the probability is not calibrated beyond what training on this data gives.
+- Words outside the {metrics["vocabulary"]}-word vocabulary are one unknown token. Empty or
+  whitespace-only text returns a fixed probability ({metrics["empty_text_probability"]:.3f}), not a judgement.
+"""
+
+
 def model_card(config, train_config, metrics):
     """The exported model's README, every figure taken from ``metrics``."""
     direction = "bidirectional " if config.bidirectional else ""
@@ -264,18 +293,7 @@ def model_card(config, train_config, metrics):
 A TensorFlow SavedModel that reads a raw English movie review and returns the probability that it is
 positive. Preprocessing (standardization, vocabulary, truncation) is inside the graph: feed text.
 
-## Use
-```python
-import tensorflow as tf  # no zoo needed
-model = tf.saved_model.load("saved_models/imdb_sentiment")
-out = model.signatures["serving_default"](text=tf.constant(["A moving, beautifully acted film."]))
-out["probability"], out["label"]  # float32 [batch], string [batch]: b"positive" / b"negative"
-```
-Or `zoo predict sentiment "A moving, beautifully acted film."`, or
-`saved_model_cli run --dir saved_models/imdb_sentiment --tag_set serve --signature_def serving_default --input_exprs 'text=["great film"]'`.
-
-Signature `serving_default`: input `text` (tf.string, [None]); outputs `probability` (float32, [None],
-probability of positive) and `label` (tf.string, [None], "positive" if probability >= 0.5).
+{CARD_USE}
 
 ## Results (measured by the command below)
 | split | reviews | accuracy | loss |
@@ -312,13 +330,4 @@ The 25,000 test reviews were used only for the final evaluation. {unlabelled}
 Seed {metrics["seed"]}. Runs on CPU are repeatable to within float round-off; a different machine or
 thread count can move the last digit of the accuracy.
 
-## Intended use and limits
-- For English movie and TV reviews of a paragraph or more, like IMDB's: research, demos, a baseline
-  to compare other models with. Not for decisions about people, and not a general sentiment model:
-  tweets, product reviews, sarcasm, other languages and other domains are outside its training data.
-- Only the first {config.max_length} tokens are read; a verdict at the end of a longer review is unseen.
-- IMDB reviews are polarized (<= 4 or >= 7 stars); mixed reviews get less reliable probabilities, and
-  the probability is not calibrated beyond what training on this data gives.
-- Words outside the {metrics["vocabulary"]}-word vocabulary are one unknown token. Empty or
-  whitespace-only text returns a fixed probability ({metrics["empty_text_probability"]:.3f}), not a judgement.
-"""
+{card_limits(config.max_length, metrics)}"""

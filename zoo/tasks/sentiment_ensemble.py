@@ -20,7 +20,7 @@ from zoo import export, training
 from zoo.backend import require_tensorflow
 from zoo.data import describe_source, imdb, text
 from zoo.models.classifier import build_ensemble
-from zoo.tasks.sentiment import SentimentConfig, _classifier, _versus
+from zoo.tasks.sentiment import CARD_USE, SentimentConfig, _classifier, _versus, card_limits
 
 # What every member must share: the data a model sees and the ids its embedding reads.
 SHARED = ("vocab_size", "max_length", "validation_split", "validation_by_movie")
@@ -231,18 +231,7 @@ positive: the mean of the probabilities of {len(configs)} independently trained 
 ({", ".join(f"`{m['cell']}`" for m in metrics["members"])}). Preprocessing (standardization, vocabulary,
 truncation) is inside the graph: feed text.
 
-## Use
-```python
-import tensorflow as tf  # no zoo needed
-model = tf.saved_model.load("saved_models/imdb_sentiment")
-out = model.signatures["serving_default"](text=tf.constant(["A moving, beautifully acted film."]))
-out["probability"], out["label"]  # float32 [batch], string [batch]: b"positive" / b"negative"
-```
-Or `zoo predict sentiment "A moving, beautifully acted film."`, or
-`saved_model_cli run --dir saved_models/imdb_sentiment --tag_set serve --signature_def serving_default --input_exprs 'text=["great film"]'`.
-
-Signature `serving_default`: input `text` (tf.string, [None]); outputs `probability` (float32, [None],
-probability of positive) and `label` (tf.string, [None], "positive" if probability >= 0.5). The
+{CARD_USE} The
 networks run XLA-compiled: the first request of each new shape (texts per chunk x padded length)
 compiles for about a second; later ones reuse it.
 
@@ -292,14 +281,5 @@ exported too, the last command's export replaces it):
 Seed {metrics["seed"]}. Runs on CPU are repeatable to within float round-off; a different machine or
 thread count can move the last digit of the accuracy.
 
-## Intended use and limits
-- For English movie and TV reviews of a paragraph or more, like IMDB's: research, demos, a baseline
-  to compare other models with. Not for decisions about people, and not a general sentiment model:
-  tweets, product reviews, sarcasm, other languages and other domains are outside its training data.
-- Only the first {metrics["max_length"]} tokens are read; a verdict at the end of a longer review is unseen.
-- IMDB reviews are polarized (<= 4 or >= 7 stars); mixed reviews get less reliable probabilities, and
-  the probability is not calibrated beyond what training on this data gives.
-- Words outside the {metrics["vocabulary"]}-word vocabulary are one unknown token. Empty or
-  whitespace-only text returns a fixed probability ({metrics["empty_text_probability"]:.3f}), not a judgement.
-- {len(configs)} networks run per review: about {len(configs)} times the compute of one member.
+{card_limits(metrics["max_length"], metrics)}- {len(configs)} networks run per review: about {len(configs)} times the compute of one member.
 """
