@@ -111,6 +111,26 @@ def test_conditional_training_writes_samples_for_every_speaker(tmp_path, monkeyp
     assert cli.main(argv) == 0
     samples = json.loads((tmp_path / "run" / "samples.json").read_text())
     assert sorted(samples) == ["JULIET", "NURSE", "ROMEO"] and all(len(s) == 30 for s in samples.values())
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert np.isfinite(metrics["validation_loss_other_speakers"]) and np.isfinite(metrics["validation_loss"])
+
+
+def test_other_speakers_loss_conditions_every_speech_on_each_wrong_speaker_once():
+    from zoo.training import TrainConfig
+
+    ids = np.array([0, 1, 2, 1], np.int32)
+    seen = []
+
+    class Stub:  # records the conditions it is evaluated on; its "loss" is the call number
+        def evaluate(self, data, verbose=0):
+            seen.append(np.concatenate([x["condition"].numpy() for x, _ in data]))
+            return float(len(seen))
+
+    vocabulary = shakespeare.CharVocabulary.from_text("abcdefgh")
+    loss = generator._other_speakers_loss(Stub(), vocabulary, ids, ["ab", "cd", "ef", "gh"],
+                                          {"validation": np.arange(4)}, 3, TrainConfig(batch_size=3))
+    assert loss == 1.5  # the mean of the two evaluations
+    assert len(seen) == 2 and all((c != ids).all() for c in seen) and (seen[0] != seen[1]).all()
 
 
 def test_speaker_data_keeps_the_most_frequent_speakers():

@@ -220,6 +220,8 @@ def _train_conditional(config, train_config, text, vocabulary, run_dir, common):
         "speakers": names,
         "speeches": {k: len(v) for k, v in split.items()},
         "validation_loss": float(model.evaluate(batches["validation"], verbose=0)),
+        "validation_loss_other_speakers": _other_speakers_loss(model, vocabulary, ids, speeches, split, len(names),
+                                                               train_config),
         **training.epoch_summary(history, train_config.monitor),
         "parameters": model.count_params(),
         **common,
@@ -232,6 +234,19 @@ def _train_conditional(config, train_config, text, vocabulary, run_dir, common):
     export.write_metrics(run_dir, metrics)
     (run_dir / "samples.json").write_text(json.dumps(metrics["samples"], indent=2) + "\n")
     return metrics
+
+
+def _other_speakers_loss(model, vocabulary, ids, speeches, split, speakers, train_config):
+    """Validation loss with every speech conditioned on a speaker who did not say it, averaged over the
+    ``speakers - 1`` shifts ``(id + s) % speakers``: how much the true speaker is worth is the
+    difference from the validation loss."""
+    rows = split["validation"]
+    losses = [
+        float(model.evaluate(_speech_dataset(vocabulary, (ids[rows] + shift) % speakers, [speeches[j] for j in rows],
+                                             train_config.batch_size, False, train_config.seed), verbose=0))
+        for shift in range(1, speakers)
+    ]
+    return sum(losses) / len(losses)
 
 
 def model_card(config, train_config, metrics):
