@@ -107,10 +107,10 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
     Signature ``serving_default``: ``text`` (tf.string [None], raw text) -> ``probability``
     (float32 [None], probability of ``labels[1]``) and ``label`` (tf.string [None]).
 
-    The model runs XLA-compiled (``jit_compile``): on CPU a recurrent loop's per-step overhead is most
-    of a single request's time without it (measured about 10x on a 256-token review). Requests are cut
-    into chunks of similar-length texts padded to a few fixed lengths (:func:`classify_ids`), so the
-    first request of each new shape compiles (well under a second for the flagship) and the rest reuse it.
+    The model runs XLA-compiled (``jit_compile``): on CPU, without it, TensorFlow's per-op overhead in
+    the recurrent loop is most of a single request's time (see the README's serving benchmark). Requests
+    are cut into chunks of similar-length texts padded to a few fixed lengths (:func:`classify_ids`), so
+    the first request of each new shape compiles (about a second for the flagship) and the rest reuse it.
 
     Args:
         model: maps int token ids (batch, time) to a (batch, 1) sigmoid probability.
