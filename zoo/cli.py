@@ -1,4 +1,4 @@
-"""The `zoo` command: `cells`, `train TASK`, `ensemble sentiment`, `predict sentiment`, `generate`, `translate`
+"""The `zoo` command: `cells`, `train TASK`, `ensemble TASK`, `predict sentiment`, `generate`, `translate`
 and `report`."""
 
 import argparse
@@ -46,10 +46,9 @@ def _train(args):
 def _ensemble(args):
     import json
 
-    from zoo.tasks import sentiment_ensemble
-
-    metrics = sentiment_ensemble.ensemble(*sentiment_ensemble.from_arguments(args), command=args.command_line)
-    print(json.dumps({k: metrics[k] for k in ("validation", "test", "validation_examples", "test_examples")}, indent=2))
+    task = args.task_module
+    metrics = task.ensemble(*task.from_arguments(args), command=args.command_line)
+    print(json.dumps({k: metrics[k] for k in task.REPORT}, indent=2))
     print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
 
 
@@ -187,13 +186,14 @@ def build_parser():
 
     ensemble = sub.add_parser("ensemble", help="average finished runs into one exported model")
     ensemble_tasks = ensemble.add_subparsers(dest="task", metavar="TASK", required=True)
-    from zoo.tasks import sentiment_ensemble
+    from zoo.tasks import generator_ensemble, sentiment_ensemble
 
-    summary, _, _ = sentiment_ensemble.__doc__.partition("\n\n")
-    esent = ensemble_tasks.add_parser("sentiment", help=summary.strip(), description=sentiment_ensemble.__doc__.strip(),
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sentiment_ensemble.add_arguments(esent)
-    esent.set_defaults(func=_ensemble)
+    for name, task in (("sentiment", sentiment_ensemble), ("generator", generator_ensemble)):
+        summary, _, _ = task.__doc__.partition("\n\n")
+        parser_ = ensemble_tasks.add_parser(name, help=summary.strip(), description=task.__doc__.strip(),
+                                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        task.add_arguments(parser_)
+        parser_.set_defaults(func=_ensemble, task_module=task)
 
     generate = sub.add_parser(
         "generate",

@@ -143,12 +143,13 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
     return atomic_write_dir(path, write)
 
 
-def export_char_generator(model, chars, path, extra_files=None):
+def export_char_generator(infer, chars, path, extra_files=None):
     """Export a character language model as a SavedModel with ``generate`` and ``score`` signatures.
 
     Args:
-        model: a model from ``zoo.models.generator.build_generator`` (its weights are used through a
-            stateless inference twin, so a stateful training model exports as is).
+        infer: the model's stateless ``(ids, *states) -> (logits, *states)`` twin:
+            ``zoo.models.generator.inference_model(model)`` of a (stateful) training model, or a
+            ``mixture_inference_model`` of several.
         chars: the vocabulary's characters; character ``chars[i]`` is id ``i + 1`` (0 is reserved).
         path: destination folder (replaced atomically).
         extra_files: ``{name: text or dict}`` written into the folder too.
@@ -160,9 +161,7 @@ def export_char_generator(model, chars, path, extra_files=None):
     """
     require_tensorflow("zoo.export.export_char_generator")
     from zoo import generation
-    from zoo.models.generator import inference_model
 
-    infer = inference_model(model)
     lookup = keras.layers.StringLookup(vocabulary=list(chars), num_oov_indices=1, mask_token=None, name="chars")
     table = tf.constant(list(chars))
     newline = chars.index("\n") + 1 if "\n" in chars else 1

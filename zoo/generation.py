@@ -19,24 +19,64 @@ def zero_states(infer, batch_size):
     return [tf.zeros(tf.stack([batch_size, spec.shape[-1]])) for spec in infer.inputs[1:]]
 
 
-def stream_nll(infer, ids, chunk=2048):
-    """Mean negative log-likelihood (nats per character) of ``ids[1:]`` given the characters before.
+def stream_log_probs(infer, ids, chunk=2048):
+    """log p(ids[t] | ids[:t]) for t = 1 .. n-1 (float64 (n-1,)), the whole sequence as one stream.
 
-    The whole sequence is one stream: it is fed ``chunk`` characters at a time with the state
-    carried across, so the result equals one pass over the entire text.
+    It is fed ``chunk`` characters at a time with the state carried across, so the result equals one
+    pass over the entire text.
     """
-    require_tensorflow("zoo.generation.stream_nll")
+    require_tensorflow("zoo.generation.stream_log_probs")
     ids = np.asarray(ids, np.int32)
     step = tf.function(lambda x, states: infer([x, *states], training=False), reduce_retracing=True)
     states = zero_states(infer, 1)
-    total, count = 0.0, 0
+    out = []
     for start in range(0, len(ids) - 1, chunk):
         targets = ids[start + 1 : start + chunk + 1]
         inputs = ids[start : start + len(targets)]
         logits, *states = step(tf.constant(inputs[None]), states)
-        total += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits[0])))
-        count += len(targets)
-    return total / count
+        out.append(-tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits[0]).numpy())
+    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+
+def stream_nll(infer, ids, chunk=2048):
+    """Mean negative log-likelihood (nats per character) of ``ids[1:]`` given the characters before,
+    the whole sequence as one stream (see :func:`stream_log_probs`)."""
+    return float(-np.mean(stream_log_probs(infer, ids, chunk)))
+
+
+def mixture_nll(log_probs, weights):
+    """Nats per character of the mixture ``sum_k weights[k] p_k`` given each member's log-probabilities
+    of the same characters (``log_probs`` (members, n))."""
+    log_probs = np.asarray(log_probs, np.float64)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(np.asarray(weights, np.float64))[:, None]
+    return float(-np.mean(np.logaddexp.reduce(log_w + log_probs, axis=0)))
+
+
+def mixture_weights(log_probs, iterations=10_000, tolerance=1e-12):
+    """The weights (summing to 1) of the mixture of language models with the highest likelihood of
+    the characters scored in ``log_probs`` (members, n): log p_k of each character under member k.
+
+    Expectation-maximization for interpolated language models (Jelinek & Mercer 1980): each
+    iteration sets w_k to the mean over characters of member k's posterior responsibility
+    w_k p_k / sum_j w_j p_j. The likelihood never decreases and, being concave in the weights,
+    approaches its maximum; iterations stop when the loss improves by less than ``tolerance`` nats.
+    """
+    log_probs = np.asarray(log_probs, np.float64)
+    if log_probs.ndim != 2 or log_probs.shape[1] == 0:
+        raise ValueError(f"log_probs must be (members, characters) with characters > 0; got shape {log_probs.shape}.")
+    probs = np.exp(log_probs - log_probs.max(axis=0))  # a per-character scale cancels in the responsibilities
+    weights = np.full(len(probs), 1 / len(probs))
+    previous = np.inf
+    for _ in range(iterations):
+        mixed = weights @ probs
+        loss = -np.mean(np.log(mixed))
+        if previous - loss < tolerance:
+            break
+        previous = loss
+        weights = weights * (probs / mixed).mean(axis=1)
+        weights /= weights.sum()
+    return weights
 
 
 def score_ids(infer, ids):
@@ -109,15 +149,25 @@ def generate(model, vocabulary, prompt="\n", length=200, temperature=1.0, top_k=
     from zoo.models.generator import condition_model
 
     infer = inference_model(model)
-    prompt_ids = [i for i in vocabulary.encode(prompt) if i > 0] or [i for i in vocabulary.encode("\n") if i > 0][:1]
     if condition is None:
-        states = zero_states(infer, 1)
+        states = None
     else:
         states = condition_model(model)(tf.constant([condition], tf.int32))
         states = states if isinstance(states, (list, tuple)) else [states]
+    return sample(infer, vocabulary, prompt, length, temperature, top_k, seed, states)
+
+
+def sample(infer, vocabulary, prompt="\n", length=200, temperature=1.0, top_k=0, seed=0, states=None):
+    """:func:`generate` with an inference model (e.g. a mixture's) from ``states`` (default zeros)."""
+    require_tensorflow("zoo.generation.sample")
+    prompt_ids = [i for i in vocabulary.encode(prompt) if i > 0] or [i for i in vocabulary.encode("\n") if i > 0][:1]
+    states = zero_states(infer, 1) if states is None else states
     run = tf.function(generate_ids)
     ids = run(infer, tf.constant(prompt_ids or [1], tf.int32), length, float(temperature), int(top_k), seed, states)
     return vocabulary.decode(ids.numpy())
 
 
-__all__ = ["generate", "generate_ids", "score_ids", "stream_nll", "zero_states"]
+__all__ = [
+    "generate", "generate_ids", "mixture_nll", "mixture_weights", "sample", "score_ids", "stream_log_probs", "stream_nll",
+    "zero_states",
+]

@@ -191,9 +191,69 @@ def test_shortcut_generator_export_scores_like_zoo_generation(tmp_path):
     from zoo import export
 
     model = make("gru", shortcut=True)
-    export.export_char_generator(model, VOCAB.chars, tmp_path / "export")
+    export.export_char_generator(G.inference_model(model), VOCAB.chars, tmp_path / "export")
     texts = ["to be or not", "not to"]
     ids = tf.ragged.constant([VOCAB.encode(t) for t in texts]).to_tensor()
     expected = generation.score_ids(G.inference_model(model), ids).numpy()
     exported = tf.saved_model.load(str(tmp_path / "export")).signatures["score"](text=tf.constant(texts))["nll"]
     np.testing.assert_allclose(exported.numpy(), expected, rtol=1e-5)
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_log_mixture_is_the_log_of_the_weighted_mean_probability():
+    rng = np.random.default_rng(0)
+    logits = [rng.normal(size=(2, 3, 5)).astype("float32") * 3 for _ in range(3)]
+    weights = [0.5, 0.3, 0.2]
+    expected = np.log(sum(w * _softmax(x) for w, x in zip(weights, logits)))
+    out = keras.ops.convert_to_numpy(G.LogMixture(weights)([keras.ops.convert_to_tensor(x) for x in logits]))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.exp(out).sum(axis=-1), 1, rtol=1e-5)  # valid logits: log-probabilities
+    only_first = keras.ops.convert_to_numpy(G.LogMixture([1.0, 0.0])([keras.ops.convert_to_tensor(x) for x in logits[:2]]))
+    np.testing.assert_allclose(only_first, np.log(_softmax(logits[0])), rtol=1e-5, atol=1e-5)
+    layer = G.LogMixture.from_config(G.LogMixture(weights).get_config())
+    assert layer.mixture_weights == pytest.approx(weights)
+    for bad in ([0.5, 0.6], [-0.5, 1.5], []):
+        with pytest.raises(ValueError, match="non-negative and sum to 1"):
+            G.LogMixture(bad)
+
+
+def test_mixture_inference_model_mixes_members_and_carries_each_members_state():
+    members = [G.inference_model(make(cell, name=f"m_{cell}")) for cell in ("gru", "peephole_lstm")]
+    mixture = G.mixture_inference_model(members, [0.25, 0.75])
+    assert len(mixture.inputs) == 1 + sum(len(m.inputs) - 1 for m in members)
+    ids = keras.ops.convert_to_tensor(np.array([VOCAB.encode("to be or not to be")], np.int32))
+
+    def zeros(model):
+        return [keras.ops.zeros((1, spec.shape[-1])) for spec in model.inputs[1:]]
+
+    probs = [_softmax(keras.ops.convert_to_numpy(m([ids, *zeros(m)])[0])) for m in members]
+    whole, *_ = mixture([ids, *zeros(mixture)])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(whole), np.log(0.25 * probs[0] + 0.75 * probs[1]),
+                               rtol=1e-5, atol=1e-5)
+    first, *states = mixture([ids[:, :7], *zeros(mixture)])
+    second, *_ = mixture([ids[:, 7:], *states])
+    np.testing.assert_allclose(np.concatenate([keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second)], 1),
+                               keras.ops.convert_to_numpy(whole), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 2"):
+        G.mixture_inference_model(members[:1], [1.0])
+    with pytest.raises(ValueError, match="distinct names"):
+        G.mixture_inference_model([members[0], members[0]], [0.5, 0.5])
+
+
+def test_mixture_weights_maximize_the_likelihood():
+    rng = np.random.default_rng(1)
+    log_probs = np.log(rng.uniform(0.05, 1, size=(2, 500)))
+    weights = generation.mixture_weights(log_probs)
+    assert weights.sum() == pytest.approx(1)
+    grid = np.linspace(0, 1, 1001)
+    best = min(generation.mixture_nll(log_probs, [w, 1 - w]) for w in grid)
+    assert generation.mixture_nll(log_probs, weights) <= best + 1e-9
+    assert generation.mixture_nll(log_probs, [0.5, 0.5]) > best + 1e-6  # the optimum is not the uniform start
+    # A member that is never better than another gets (almost) no weight.
+    assert generation.mixture_weights([log_probs[0], log_probs[0] - 1.0])[1] < 1e-3
+    with pytest.raises(ValueError, match="characters > 0"):
+        generation.mixture_weights(np.zeros((2, 0)))

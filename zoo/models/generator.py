@@ -8,6 +8,10 @@ Three models share one set of weights:
   scoring whole texts as one stream and for sampling one step at a time;
 - ``condition_model(model)`` (conditional only): class id -> the initial states.
 
+``mixture_inference_model(infers, weights)`` combines the inference models of several trained
+generators into one with the same contract, whose "logits" are the log-probabilities of the mixture
+``sum_k w_k p_k`` of their next-character distributions (an interpolated language model).
+
 The inference models reuse the training model's layers and cells (no copies), so they always see
 the trained weights.
 
@@ -23,7 +27,8 @@ where W_x is a learned bigram table. The inference models find the shortcut by t
 """
 
 import keras
-from keras import tree
+import numpy as np
+from keras import ops, tree
 
 from zoo import cells
 from zoo.layers import OneHot, Recurrent
@@ -194,4 +199,70 @@ def reset_states(model):
     for layer in _parts(model)[1]:
         if layer.stateful:
             layer.reset_state()
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LogMixture(keras.layers.Layer):
+    """``log(sum_k w_k softmax(logits_k))`` over a list of logits tensors of one shape: the
+    log-probabilities of a mixture of categorical distributions (valid logits: their softmax is the
+    mixture itself).
+
+    Args:
+        mixture_weights: one non-negative weight per input, summing to 1.
+    """
+
+    def __init__(self, mixture_weights, **kwargs):
+        super().__init__(**kwargs)
+        weights = np.asarray(mixture_weights, np.float64)
+        if weights.ndim != 1 or len(weights) < 1 or np.any(weights < 0) or abs(weights.sum() - 1) > 1e-6:
+            raise ValueError(f"mixture_weights must be non-negative and sum to 1; got {list(mixture_weights)}.")
+        self.mixture_weights = [float(w) for w in weights]
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return mask[0] if isinstance(mask, (list, tuple)) else mask  # every member masks the same padding
+
+    def call(self, logits):
+        if len(logits) != len(self.mixture_weights):
+            raise ValueError(f"LogMixture has {len(self.mixture_weights)} weights but got {len(logits)} inputs.")
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.mixture_weights)
+        return ops.logsumexp(
+            ops.stack([ops.log_softmax(x, axis=-1) + float(w) for x, w in zip(logits, log_w)], axis=0), axis=0
+        )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "mixture_weights": self.mixture_weights}
+
+
+def mixture_inference_model(infers, weights, name="mixture_inference"):
+    """One inference model over several: ``(ids, *states) -> (log-probabilities, *final_states)``.
+
+    The states are every member's flat states, member by member; the output is
+    ``log(sum_k weights[k] softmax(logits_k))`` (see :class:`LogMixture`), which scoring and sampling
+    use like logits. The members (``inference_model`` s of generators over the same vocabulary, with
+    distinct names) keep their weights: nothing is copied.
+    """
+    infers = list(infers)
+    if len(infers) < 2:
+        raise ValueError(f"a mixture needs at least 2 models; got {len(infers)}.")
+    names = [m.name for m in infers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"mixture members need distinct names; got {names}.")
+    vocab = {m.outputs[0].shape[-1] for m in infers}
+    if len(vocab) != 1:
+        raise ValueError(f"mixture members must share one vocabulary; their output sizes are {sorted(vocab)}.")
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    states_in, logits, states_out = [], [], []
+    for k, infer in enumerate(infers):
+        mine = [keras.Input(shape=(spec.shape[-1],), name=f"member_{k}_state_{j}") for j, spec in enumerate(infer.inputs[1:])]
+        member_logits, *final = infer([ids, *mine])
+        states_in += mine
+        logits.append(member_logits)
+        states_out += final
+    mixed = LogMixture(weights, name="mixture")(logits)
+    return keras.Model([ids, *states_in], [mixed, *states_out], name=name)
 

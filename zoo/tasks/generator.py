@@ -106,7 +106,7 @@ class _StreamValidation(keras.callbacks.Callback):
             logs["val_loss"] = generation.stream_nll(models.inference_model(self.model), self.ids)
 
 
-def _build(config, vocabulary, batch_size, num_classes=None):
+def _build(config, vocabulary, batch_size, num_classes=None, name=None):
     kwargs = dict(
         vocab_size=len(vocabulary),
         embedding_dim=config.embedding_dim,
@@ -117,8 +117,10 @@ def _build(config, vocabulary, batch_size, num_classes=None):
         shortcut=config.shortcut,
     )
     if num_classes is None:
-        return models.build_generator(config.cell, batch_size=batch_size, stateful=True, name="shakespeare_char", **kwargs)
-    return models.build_conditional_generator(config.cell, num_classes=num_classes, name="shakespeare_speaker", **kwargs)
+        return models.build_generator(config.cell, batch_size=batch_size, stateful=True, name=name or "shakespeare_char",
+                                      **kwargs)
+    return models.build_conditional_generator(config.cell, num_classes=num_classes, name=name or "shakespeare_speaker",
+                                              **kwargs)
 
 
 def _loss():
@@ -177,7 +179,7 @@ def train(config, train_config, command=None):
     export.write_metrics(run_dir, metrics)
     export_dir = Path(config.export_dir or run_dir / "export")
     files = {"config.json": json.loads((run_dir / "config.json").read_text())}
-    export.export_char_generator(model, vocabulary.chars, export_dir, extra_files=files)
+    export.export_char_generator(infer, vocabulary.chars, export_dir, extra_files=files)
     metrics["generate_chars_per_second"] = export.generation_speed(export_dir)  # measured on the export itself
     return export.finish(run_dir, export_dir, metrics, lambda m: model_card(config, train_config, m))
 

@@ -24,6 +24,7 @@ from zoo.tasks.sentiment import CARD_USE, SentimentConfig, _classifier, _versus,
 
 # What every member must share: the data a model sees and the ids its embedding reads.
 SHARED = ("vocab_size", "max_length", "validation_split", "validation_by_movie")
+REPORT = ("validation", "test", "validation_examples", "test_examples")  # what `zoo ensemble sentiment` prints
 
 
 def add_arguments(parser):

@@ -1,0 +1,269 @@
+"""Mix finished Tiny Shakespeare character models into one: weigh, evaluate and export the mixture.
+
+Each RUN_DIR is a finished unconditional `zoo train generator` run on the same text and vocabulary.
+Their best checkpoints are loaded and the mixture p(c) = sum_k w_k p_k(c) of their next-character
+distributions is formed, with the weights w that maximize the likelihood of the validation split
+(expectation-maximization; the test split plays no part). Every member, every subset of two or
+more members (validation only, so a smaller mixture can be chosen there) and the mixture are scored
+in nats per character, each split run through as one stream, and the mixture is exported as a
+SavedModel with the same `generate` and `score` signatures as a single model, and its model card.
+"""
+
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from zoo import export, generation, training
+from zoo.backend import require_tensorflow
+from zoo.data import describe_source, shakespeare
+from zoo.models import generator as models
+from zoo.tasks.generator import GeneratorConfig, _build
+from zoo.tasks.sentiment_ensemble import _dataclass
+
+SPLITS = ("validation", "test", "nanogpt_val")  # nanogpt_val: validation + test, nanoGPT's last 10%
+REPORT = ("weights", "validation_loss", "test_loss", "nanogpt_val_loss", "generate_chars_per_second")  # printed
+
+
+def add_arguments(parser):
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished `zoo train generator` run folders (2 or more)")
+    parser.add_argument("--run-dir", default="runs/shakespeare_ensemble",
+                        help="where the mixture's config.json and metrics.json go (default runs/shakespeare_ensemble)")
+    parser.add_argument("--export-dir", default="", help="where the SavedModel goes (default <run-dir>/export)")
+    parser.add_argument("--data-dir", default="",
+                        help="input.txt, or a folder holding it or tinyshakespeare/input.txt (default $ZOO_DATA_DIR, "
+                        "else download)")
+    parser.add_argument("--tfds-dir", default="", help="tensorflow-datasets data folder (default: TFDS's own)")
+
+
+def from_arguments(args):
+    return args.runs, args.run_dir, args.export_dir, args.data_dir, args.tfds_dir
+
+
+def load_run(run_dir):
+    """``(GeneratorConfig, TrainConfig, metrics, characters)`` of a finished unconditional generator run."""
+    run_dir = Path(run_dir)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise ValueError(f"{run_dir} is not a `zoo train generator` run folder: no {path.name} in it.")
+    saved = json.loads(path.read_text())
+    if "generator" not in saved:
+        raise ValueError(f"{run_dir} is not a generator run: its config.json has {sorted(saved)}, not `generator`.")
+    config = _dataclass(GeneratorConfig, saved["generator"])
+    if config.condition != "none":
+        raise ValueError(f"{run_dir} is a --condition {config.condition} run; a mixture combines unconditional runs.")
+    for name in ("best.weights.h5", "metrics.json", "vocabulary.json"):
+        if not (run_dir / name).is_file():
+            raise ValueError(f"{run_dir} has not finished training (no {name}); rerun its command to finish it: "
+                             f"{saved.get('command', 'see its config.json')}")
+    chars = json.loads((run_dir / "vocabulary.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return config, _dataclass(training.TrainConfig, saved["train"]), metrics, chars
+
+
+def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_dir="", tfds_dir="", command=None):
+    """Load, weigh, score and export the mixture of ``run_dirs``' models; returns the metrics dict (also
+    written to ``run_dir/metrics.json``)."""
+    require_tensorflow("zoo ensemble generator")
+    started = time.time()
+    run_dirs = [Path(d) for d in run_dirs]
+    if len(run_dirs) < 2:
+        raise ValueError(f"a mixture needs at least 2 run folders; got {len(run_dirs)}.")
+    if len(set(map(str, run_dirs))) != len(run_dirs):
+        raise ValueError(f"each run folder may appear once; got {[str(d) for d in run_dirs]}.")
+    runs = [load_run(d) for d in run_dirs]
+    chars = runs[0][3]
+    for d, (_, _, _, other) in zip(run_dirs[1:], runs[1:]):
+        if other != chars:
+            raise ValueError(f"{d} has another character vocabulary than {run_dirs[0]}; mixture members need the same one.")
+    data_dir = data_dir or runs[0][0].data_dir or None
+    source = shakespeare.source(data_dir)
+    described = describe_source(source) if source else {"path": "tfds:tiny_shakespeare", "sha256": None}
+    for d, (_, _, recorded, _) in zip(run_dirs, runs):
+        if recorded["data"]["sha256"] != described["sha256"]:
+            raise ValueError(f"{d} was trained on {recorded['data']['path']} (sha256 {recorded['data']['sha256']}), "
+                             f"not on {described['path']} (sha256 {described['sha256']}).")
+    run_dir = Path(run_dir)
+    command = command or f"python -c 'zoo.tasks.generator_ensemble.ensemble({[str(d) for d in run_dirs]!r})'"
+    training.write_config(run_dir, members=[str(d) for d in run_dirs], data=described, command=command)
+
+    text = shakespeare.load(data_dir, tfds_dir or None)
+    vocabulary = shakespeare.CharVocabulary(chars)
+    ids = {"validation": vocabulary.encode(text["validation"]), "test": vocabulary.encode(text["test"]),
+           "nanogpt_val": vocabulary.encode(text["validation"] + text["test"])}
+    infers, log_probs = [], {split: [] for split in SPLITS}
+    for i, (d, (config, train_config, recorded, _)) in enumerate(zip(run_dirs, runs)):
+        model = _build(config, vocabulary, train_config.batch_size, name=f"member_{i}_{config.cell}")
+        model.load_weights(d / "best.weights.h5")
+        infers.append(models.inference_model(model))
+        for split in SPLITS:  # validation first: a member that does not reproduce stops before the test set
+            log_probs[split].append(generation.stream_log_probs(infers[-1], ids[split]))
+            if split == "validation":
+                _check_reproduced(d, recorded["validation_loss"], -np.mean(log_probs[split][-1]))
+
+    weights = generation.mixture_weights(log_probs["validation"])
+    mixture = models.mixture_inference_model(infers, weights, name="shakespeare_mixture")
+    subsets = [_subset([str(run_dirs[i]) for i in subset], [log_probs["validation"][i] for i in subset])
+               for size in range(2, len(runs) + 1) for subset in itertools.combinations(range(len(runs)), size)]
+    members = [
+        {
+            "run_dir": str(d),
+            "cell": config.cell,
+            "units": config.units,
+            "num_layers": config.num_layers,
+            "weight": float(w),
+            "command": recorded["command"],
+            "parameters": recorded["parameters"],
+            "best_epoch": recorded["best_epoch"],
+            "epochs_run": recorded["epochs_run"],
+            "seconds_per_epoch": recorded["seconds_per_epoch"],
+            "training_seconds": recorded["training_seconds"],
+            **{f"{split}_loss": float(-np.mean(log_probs[split][i])) for split in SPLITS},
+        }
+        for i, (d, (config, _, recorded, _), w) in enumerate(zip(run_dirs, runs, weights))
+    ]
+    metrics = {
+        "task": "shakespeare_char",
+        "ensemble": True,
+        "weights": weights.tolist(),
+        "members": members,
+        **{f"{split}_loss": generation.mixture_nll(log_probs[split], weights) for split in SPLITS},
+        "validation_subsets": subsets,
+        # The mixture model itself, run over the validation split: the same loss as the members' mix.
+        "mixture_model_validation_loss": generation.stream_nll(mixture, ids["validation"]),
+        "parameters": int(sum(m["parameters"] for m in members)),
+        "vocabulary": len(vocabulary),
+        "training_seconds": sum(m["training_seconds"] for m in members),
+        **training.environment(),
+        "data": described,
+        "command": command,
+        "seed": runs[0][1].seed,
+    }
+    metrics["samples"] = {
+        f"temperature {t}": generation.sample(mixture, vocabulary, "ROMEO:\n", runs[0][0].sample_length, t,
+                                              seed=metrics["seed"])
+        for t in (0.5, 0.8)
+    }
+    export_dir = Path(export_dir or run_dir / "export")
+    files = {"config.json": json.loads((run_dir / "config.json").read_text())}
+    export.export_char_generator(mixture, vocabulary.chars, export_dir, extra_files=files)
+    metrics["generate_chars_per_second"] = export.generation_speed(export_dir)
+    metrics["wall_seconds_this_call"] = time.time() - started
+    configs = [config for config, _, _, _ in runs]
+    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(configs, m))
+
+
+def _subset(names, validation_log_probs):
+    weights = generation.mixture_weights(validation_log_probs)
+    return {"members": names, "weights": weights.tolist(),
+            "validation_loss": generation.mixture_nll(validation_log_probs, weights)}
+
+
+def _check_reproduced(run_dir, recorded, measured, tolerance=1e-4):
+    """ValueError if a member's validation loss here is not the one its run recorded (other text, split
+    or code since it was trained)."""
+    if abs(measured - recorded) > tolerance:
+        raise ValueError(
+            f"{run_dir}'s best checkpoint scores {measured:.5f} nats/char on validation here but {recorded:.5f} when it "
+            "was trained: its text, split or model code differ from this run's (retrain it with the current code and data)."
+        )
+
+
+def model_card(configs, metrics):
+    """The exported mixture's README, every figure taken from ``metrics``."""
+    rows = "\n".join(
+        f"| `{m['cell']}` | {m['num_layers']} x {m['units']} | {m['parameters']:,} | {m['weight']:.3f} "
+        f"| {m['validation_loss']:.4f} | {m['test_loss']:.4f} | {m['nanogpt_val_loss']:.4f} "
+        f"| {m['best_epoch']} of {m['epochs_run']} | {m['training_seconds'] / 60:.1f} |"
+        for m in metrics["members"]
+    )
+    subsets = "\n".join(
+        f"| {' + '.join(Path(s).name for s in subset['members'])} | "
+        f"{', '.join(f'{w:.3f}' for w in subset['weights'])} | {subset['validation_loss']:.4f} |"
+        for subset in metrics["validation_subsets"]
+    )
+    commands = "\n".join(m["command"] for m in metrics["members"])
+    samples = "\n\n".join(f"{k}, prompt `ROMEO:\\n`:\n```\nROMEO:\n{v}\n```" for k, v in metrics["samples"].items())
+    n = len(configs)
+    return f"""# Tiny Shakespeare character model: a mixture of {n} recurrent language models
+
+A TensorFlow SavedModel that continues text one character at a time in the style of the Tiny
+Shakespeare corpus, and scores how Shakespeare-like a text is. Each next character is drawn from
+the mixture p(c) = sum_k w_k p_k(c) of {n} independently trained `zoo` character models
+({", ".join(f"`{m['cell']}`" for m in metrics["members"])}), all run side by side over the same text.
+No zoo code is needed to run it.
+
+## Use
+```python
+import tensorflow as tf
+model = tf.saved_model.load("saved_models/shakespeare_char")
+out = model.signatures["generate"](prompt=tf.constant("ROMEO:\\n"), length=tf.constant(200),
+                                   temperature=tf.constant(0.8), seed=tf.constant(0))
+print(out["text"].numpy().decode())          # the continuation; same seed, same text
+model.signatures["score"](text=tf.constant(["To be, or not to be"]))["nll"]  # nats per character
+```
+Or `zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`.
+
+- `generate`: `prompt` (tf.string scalar), `length` (tf.int32 scalar, clipped to [0, {generation.MAX_LENGTH}]),
+  `temperature` (tf.float32 scalar; 0 or less is greedy), `seed` (tf.int32 scalar) -> `text` (tf.string scalar,
+  the continuation only). The temperature divides the mixture's log-probabilities. Prompt characters outside
+  the {metrics["vocabulary"] - 1}-character vocabulary are skipped; an empty prompt starts from a newline.
+- `score`: `text` (tf.string [None]) -> `nll` (tf.float32 [None]): mean nats per character of characters
+  2..n given the ones before, under the mixture (unknown characters skipped; NaN for fewer than two characters).
+
+## Results (measured by the commands below)
+| split (TFDS `tiny_shakespeare`) | loss, nats/char |
+|---|---|
+| test (last 5%) | **{metrics["test_loss"]:.4f}** |
+| validation (90-95%) | {metrics["validation_loss"]:.4f} |
+| nanoGPT's validation split (last 10%) | {metrics["nanogpt_val_loss"]:.4f} |
+
+Each split is run through every member as one stream from a zero state. The weights w were fitted
+on the validation split alone (maximum likelihood by expectation-maximization); the test split
+played no part in choosing the members, their epochs or the weights. The exported graph gives the
+validation split {metrics["mixture_model_validation_loss"]:.4f} nats/char when run as one model. References: nanoGPT's
+character transformer reaches 1.4697 on the last 10% (GPU configuration) and 1.88 (CPU configuration).
+Generation from the SavedModel: {metrics["generate_chars_per_second"]:,.0f} characters per second (one stream,
+{metrics["hardware"]}).
+
+Validation loss of every mixture of two or more of the members (weights fitted on validation):
+
+| members | weights | validation loss |
+|---|---|---:|
+{subsets}
+
+## Members
+| cell | layers | parameters | weight | validation | test | nanoGPT split | best epoch | training minutes |
+|---|---|---:|---:|---:|---:|---:|---|---:|
+{rows}
+
+Each: embedding -> stacked `zoo.cells` recurrent layers with dropout -> Dense logits, trained alone by
+stateful truncated backpropagation through time with Adam and early stopping on the validation loss
+(see each command). Parameters in all: {metrics["parameters"]:,}. Training time in all:
+{metrics["training_seconds"] / 60:.1f} minutes on {metrics["hardware"]}; TensorFlow {metrics["versions"]["tensorflow"]},
+Keras {metrics["versions"]["keras"]}.
+
+## Data
+Tiny Shakespeare (Karpathy's char-rnn `input.txt`, public domain text), sha256 `{metrics["data"]["sha256"]}`,
+split 90/5/5 by tensorflow-datasets `tiny_shakespeare`. Vocabulary from the training split only.
+
+## Reproduce
+Train the members, then mix them (the commands as they were run; where a member's command exported
+too, the last command's export replaces it):
+```
+{commands}
+{metrics["command"]}
+```
+Seed {metrics["seed"]}.
+
+## Samples (seed {metrics["seed"]})
+{samples}
+
+## Intended use and limits
+A teaching and benchmarking model: it imitates the surface form of the plays (speaker names, verse
+lines, archaic words) without meaning. It knows only these {metrics["vocabulary"] - 1} characters and one
+million characters of text; it is not a model of English. {n} networks run per character: about {n}
+times the compute of one member.
+"""
