@@ -100,6 +100,7 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
         infers.append(models.inference_model(model))
         for split in SPLITS:  # validation first: a member that does not reproduce stops before the test set
             log_probs[split].append(generation.stream_log_probs(infers[-1], ids[split]))
+            print(f"{d}: {split} {-np.mean(log_probs[split][-1]):.4f} nats/char", flush=True)  # minutes per member
             if split == "validation":
                 _check_reproduced(d, recorded["validation_loss"], -np.mean(log_probs[split][-1]))
 
