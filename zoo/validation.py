@@ -19,3 +19,14 @@ def one_of(name, value, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}; got {name}={value!r}.")
     return value
+
+
+def distinct_members(what, members):
+    """``members`` (models) as a list; ValueError unless there are 2 or more with distinct names."""
+    members = list(members)
+    if len(members) < 2:
+        raise ValueError(f"{what} needs at least 2 members; got {len(members)}.")
+    names = [m.name for m in members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"the members of {what} need distinct names; got {names}.")
+    return members

@@ -97,6 +97,8 @@ def test_incompatible_or_unfinished_runs_are_refused_with_one_line(members, tmp_
     (other_vocabulary / "vocabulary.json").write_text(json.dumps(["a", "b"]))
     conditional = tmp_path / "conditional"
     conditional.mkdir()
+    for name in ("metrics.json", "best.weights.h5", "vocabulary.json"):
+        (conditional / name).write_bytes((runs[0] / name).read_bytes())
     saved = json.loads((runs[0] / "config.json").read_text())
     saved["generator"]["condition"] = "speaker"
     (conditional / "config.json").write_text(json.dumps(saved))

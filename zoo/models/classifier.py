@@ -4,7 +4,7 @@ import keras
 
 from zoo import cells
 from zoo.layers import MaskedPooling1D, Recurrent
-from zoo.validation import one_of, positive_int
+from zoo.validation import distinct_members, one_of, positive_int
 
 POOLINGS = ("last", "max", "mean")
 HEADS = ("binary", "rating")
@@ -109,12 +109,7 @@ def build_ensemble(members, name="ensemble"):
     Returns:
         A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
     """
-    members = list(members)
-    if len(members) < 2:
-        raise ValueError(f"an ensemble needs at least 2 members; got {len(members)}.")
-    names = [m.name for m in members]
-    if len(set(names)) != len(names):
-        raise ValueError(f"ensemble members need distinct names; got {names}.")
+    members = distinct_members("an ensemble", members)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     mean = keras.layers.Average(name="mean")([member(token_ids) for member in members])
     return keras.Model(token_ids, mean, name=name)

@@ -32,7 +32,7 @@ from keras import ops, tree
 
 from zoo import cells
 from zoo.layers import OneHot, Recurrent
-from zoo.validation import one_of, positive_int, rate
+from zoo.validation import distinct_members, one_of, positive_int, rate
 
 INPUT_MODES = ("embedding", "onehot")
 
@@ -246,12 +246,7 @@ def mixture_inference_model(infers, weights, name="mixture_inference"):
     use like logits. The members (``inference_model`` s of generators over the same vocabulary, with
     distinct names) keep their weights: nothing is copied.
     """
-    infers = list(infers)
-    if len(infers) < 2:
-        raise ValueError(f"a mixture needs at least 2 models; got {len(infers)}.")
-    names = [m.name for m in infers]
-    if len(set(names)) != len(names):
-        raise ValueError(f"mixture members need distinct names; got {names}.")
+    infers = distinct_members("a mixture", infers)
     vocab = {m.outputs[0].shape[-1] for m in infers}
     if len(vocab) != 1:
         raise ValueError(f"mixture members must share one vocabulary; their output sizes are {sorted(vocab)}.")

@@ -251,6 +251,46 @@ def _other_speakers_loss(model, vocabulary, ids, speeches, split, speakers, trai
     return sum(losses) / len(losses)
 
 
+def card_use(vocabulary, mixture=False):
+    """The model card's "Use" section: loading, both signatures, and their inputs and outputs."""
+    scaled = "the mixture's log-probabilities" if mixture else "the logits"
+    return f"""## Use
+```python
+import tensorflow as tf
+model = tf.saved_model.load("saved_models/shakespeare_char")
+out = model.signatures["generate"](prompt=tf.constant("ROMEO:\\n"), length=tf.constant(200),
+                                   temperature=tf.constant(0.8), seed=tf.constant(0))
+print(out["text"].numpy().decode())          # the continuation; same seed, same text
+model.signatures["score"](text=tf.constant(["To be, or not to be"]))["nll"]  # nats per character
+```
+Or `zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`.
+
+- `generate`: `prompt` (tf.string scalar), `length` (tf.int32 scalar, clipped to [0, {generation.MAX_LENGTH}]),
+  `temperature` (tf.float32 scalar; 0 or less is greedy; it divides {scaled}), `seed` (tf.int32 scalar) ->
+  `text` (tf.string scalar, the continuation only). Prompt characters outside the {vocabulary - 1}-character
+  vocabulary are skipped; an empty prompt starts from a newline.
+- `score`: `text` (tf.string [None]) -> `nll` (tf.float32 [None]): mean nats per character of characters
+  2..n given the ones before{", under the mixture" if mixture else ""} (unknown characters skipped; NaN for fewer than two characters).
+"""
+
+
+def card_data(metrics):
+    """The model card's "Data" section."""
+    return f"""## Data
+Tiny Shakespeare (Karpathy's char-rnn `input.txt`, public domain text), sha256 `{metrics["data"]["sha256"]}`,
+split 90/5/5 by tensorflow-datasets `tiny_shakespeare`. Vocabulary from the training split only.
+"""
+
+
+def card_limits(metrics):
+    """The model card's "Intended use and limits" section (no trailing newline)."""
+    return f"""## Intended use and limits
+A teaching and benchmarking model: it imitates the surface form of the plays (speaker names, verse
+lines, archaic words) without meaning. It knows only these {metrics["vocabulary"] - 1} characters and one
+million characters of text; it is not a model of English.
+"""
+
+
 def model_card(config, train_config, metrics):
     """The exported model's README, every figure taken from ``metrics``."""
     shortcut = (
@@ -265,24 +305,7 @@ def model_card(config, train_config, metrics):
 A TensorFlow SavedModel that continues text one character at a time in the style of the Tiny
 Shakespeare corpus, and scores how Shakespeare-like a text is. No zoo code is needed to run it.
 
-## Use
-```python
-import tensorflow as tf
-model = tf.saved_model.load("saved_models/shakespeare_char")
-out = model.signatures["generate"](prompt=tf.constant("ROMEO:\\n"), length=tf.constant(200),
-                                   temperature=tf.constant(0.8), seed=tf.constant(0))
-print(out["text"].numpy().decode())          # the continuation; same seed, same text
-model.signatures["score"](text=tf.constant(["To be, or not to be"]))["nll"]  # nats per character
-```
-Or `zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`.
-
-- `generate`: `prompt` (tf.string scalar), `length` (tf.int32 scalar, clipped to [0, {generation.MAX_LENGTH}]),
-  `temperature` (tf.float32 scalar; 0 or less is greedy), `seed` (tf.int32 scalar) -> `text` (tf.string scalar,
-  the continuation only). Prompt characters outside the {metrics["vocabulary"] - 1}-character vocabulary are
-  skipped; an empty prompt starts from a newline.
-- `score`: `text` (tf.string [None]) -> `nll` (tf.float32 [None]): mean nats per character of characters
-  2..n given the ones before (unknown characters skipped; NaN for fewer than two characters).
-
+{card_use(metrics["vocabulary"])}
 ## Results (measured by the command below)
 | split (TFDS `tiny_shakespeare`) | loss, nats/char |
 |---|---|
@@ -305,10 +328,7 @@ Generation from the SavedModel: {metrics["generate_chars_per_second"]:,.0f} char
 - Training time: {metrics["training_seconds"] / 60:.1f} minutes ({metrics["seconds_per_epoch"]:.0f} s per epoch, validation
   included) on {metrics["hardware"]}; TensorFlow {metrics["versions"]["tensorflow"]}, Keras {metrics["versions"]["keras"]}.
 
-## Data
-Tiny Shakespeare (Karpathy's char-rnn `input.txt`, public domain text), sha256 `{metrics["data"]["sha256"]}`,
-split 90/5/5 by tensorflow-datasets `tiny_shakespeare`. Vocabulary from the training split only.
-
+{card_data(metrics)}
 ## Reproduce
 ```
 {metrics["command"]}
@@ -318,8 +338,4 @@ Seed {metrics["seed"]}.
 ## Samples (seed {metrics["seed"]})
 {samples}
 
-## Intended use and limits
-A teaching and benchmarking model: it imitates the surface form of the plays (speaker names, verse
-lines, archaic words) without meaning. It knows only these {metrics["vocabulary"] - 1} characters and one
-million characters of text; it is not a model of English.
-"""
+{card_limits(metrics)}"""

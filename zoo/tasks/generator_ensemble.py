@@ -20,21 +20,18 @@ from zoo import export, generation, training
 from zoo.backend import require_tensorflow
 from zoo.data import describe_source, shakespeare
 from zoo.models import generator as models
-from zoo.tasks.generator import GeneratorConfig, _build
-from zoo.tasks.sentiment_ensemble import _dataclass
+from zoo.tasks.generator import GeneratorConfig, _build, card_data, card_limits, card_use
+from zoo.tasks.runs import (
+    add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
+)
 
 SPLITS = ("validation", "test", "nanogpt_val")  # nanogpt_val: validation + test, nanoGPT's last 10%
 REPORT = ("weights", "validation_loss", "test_loss", "nanogpt_val_loss", "generate_chars_per_second")  # printed
 
 
 def add_arguments(parser):
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished `zoo train generator` run folders (2 or more)")
-    parser.add_argument("--run-dir", default="runs/shakespeare_ensemble",
-                        help="where the mixture's config.json and metrics.json go (default runs/shakespeare_ensemble)")
-    parser.add_argument("--export-dir", default="", help="where the SavedModel goes (default <run-dir>/export)")
-    parser.add_argument("--data-dir", default="",
-                        help="input.txt, or a folder holding it or tinyshakespeare/input.txt (default $ZOO_DATA_DIR, "
-                        "else download)")
+    add_member_arguments(parser, "generator", "runs/shakespeare_ensemble",
+                         "input.txt, or a folder holding it or tinyshakespeare/input.txt (default $ZOO_DATA_DIR, else download)")
     parser.add_argument("--tfds-dir", default="", help="tensorflow-datasets data folder (default: TFDS's own)")
 
 
@@ -44,23 +41,14 @@ def from_arguments(args):
 
 def load_run(run_dir):
     """``(GeneratorConfig, TrainConfig, metrics, characters)`` of a finished unconditional generator run."""
-    run_dir = Path(run_dir)
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise ValueError(f"{run_dir} is not a `zoo train generator` run folder: no {path.name} in it.")
-    saved = json.loads(path.read_text())
-    if "generator" not in saved:
-        raise ValueError(f"{run_dir} is not a generator run: its config.json has {sorted(saved)}, not `generator`.")
-    config = _dataclass(GeneratorConfig, saved["generator"])
+    saved = read_finished(run_dir, "generator", files=("best.weights.h5", "metrics.json", "vocabulary.json"))
+    config = dataclass_from(GeneratorConfig, saved["generator"])
     if config.condition != "none":
         raise ValueError(f"{run_dir} is a --condition {config.condition} run; a mixture combines unconditional runs.")
-    for name in ("best.weights.h5", "metrics.json", "vocabulary.json"):
-        if not (run_dir / name).is_file():
-            raise ValueError(f"{run_dir} has not finished training (no {name}); rerun its command to finish it: "
-                             f"{saved.get('command', 'see its config.json')}")
+    run_dir = Path(run_dir)
     chars = json.loads((run_dir / "vocabulary.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return config, _dataclass(training.TrainConfig, saved["train"]), metrics, chars
+    return config, dataclass_from(training.TrainConfig, saved["train"]), metrics, chars
 
 
 def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_dir="", tfds_dir="", command=None):
@@ -68,11 +56,7 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
     written to ``run_dir/metrics.json``)."""
     require_tensorflow("zoo ensemble generator")
     started = time.time()
-    run_dirs = [Path(d) for d in run_dirs]
-    if len(run_dirs) < 2:
-        raise ValueError(f"a mixture needs at least 2 run folders; got {len(run_dirs)}.")
-    if len(set(map(str, run_dirs))) != len(run_dirs):
-        raise ValueError(f"each run folder may appear once; got {[str(d) for d in run_dirs]}.")
+    run_dirs = member_folders(run_dirs)
     runs = [load_run(d) for d in run_dirs]
     chars = runs[0][3]
     for d, (_, _, _, other) in zip(run_dirs[1:], runs[1:]):
@@ -81,10 +65,7 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
     data_dir = data_dir or runs[0][0].data_dir or None
     source = shakespeare.source(data_dir)
     described = describe_source(source) if source else {"path": "tfds:tiny_shakespeare", "sha256": None}
-    for d, (_, _, recorded, _) in zip(run_dirs, runs):
-        if recorded["data"]["sha256"] != described["sha256"]:
-            raise ValueError(f"{d} was trained on {recorded['data']['path']} (sha256 {recorded['data']['sha256']}), "
-                             f"not on {described['path']} (sha256 {described['sha256']}).")
+    check_same_data(run_dirs, [recorded for _, _, recorded, _ in runs], described)
     run_dir = Path(run_dir)
     command = command or f"python -c 'zoo.tasks.generator_ensemble.ensemble({[str(d) for d in run_dirs]!r})'"
     training.write_config(run_dir, members=[str(d) for d in run_dirs], data=described, command=command)
@@ -110,17 +91,10 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
                for size in range(2, len(runs) + 1) for subset in itertools.combinations(range(len(runs)), size)]
     members = [
         {
-            "run_dir": str(d),
-            "cell": config.cell,
+            **member_summary(d, config.cell, recorded),
             "units": config.units,
             "num_layers": config.num_layers,
             "weight": float(w),
-            "command": recorded["command"],
-            "parameters": recorded["parameters"],
-            "best_epoch": recorded["best_epoch"],
-            "epochs_run": recorded["epochs_run"],
-            "seconds_per_epoch": recorded["seconds_per_epoch"],
-            "training_seconds": recorded["training_seconds"],
             **{f"{split}_loss": float(-np.mean(log_probs[split][i])) for split in SPLITS},
         }
         for i, (d, (config, _, recorded, _), w) in enumerate(zip(run_dirs, runs, weights))
@@ -196,24 +170,7 @@ the mixture p(c) = sum_k w_k p_k(c) of {n} independently trained `zoo` character
 ({", ".join(f"`{m['cell']}`" for m in metrics["members"])}), all run side by side over the same text.
 No zoo code is needed to run it.
 
-## Use
-```python
-import tensorflow as tf
-model = tf.saved_model.load("saved_models/shakespeare_char")
-out = model.signatures["generate"](prompt=tf.constant("ROMEO:\\n"), length=tf.constant(200),
-                                   temperature=tf.constant(0.8), seed=tf.constant(0))
-print(out["text"].numpy().decode())          # the continuation; same seed, same text
-model.signatures["score"](text=tf.constant(["To be, or not to be"]))["nll"]  # nats per character
-```
-Or `zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`.
-
-- `generate`: `prompt` (tf.string scalar), `length` (tf.int32 scalar, clipped to [0, {generation.MAX_LENGTH}]),
-  `temperature` (tf.float32 scalar; 0 or less is greedy), `seed` (tf.int32 scalar) -> `text` (tf.string scalar,
-  the continuation only). The temperature divides the mixture's log-probabilities. Prompt characters outside
-  the {metrics["vocabulary"] - 1}-character vocabulary are skipped; an empty prompt starts from a newline.
-- `score`: `text` (tf.string [None]) -> `nll` (tf.float32 [None]): mean nats per character of characters
-  2..n given the ones before, under the mixture (unknown characters skipped; NaN for fewer than two characters).
-
+{card_use(metrics["vocabulary"], mixture=True)}
 ## Results (measured by the commands below)
 | split (TFDS `tiny_shakespeare`) | loss, nats/char |
 |---|---|
@@ -246,10 +203,7 @@ stateful truncated backpropagation through time with Adam and early stopping on 
 {metrics["training_seconds"] / 60:.1f} minutes on {metrics["hardware"]}; TensorFlow {metrics["versions"]["tensorflow"]},
 Keras {metrics["versions"]["keras"]}.
 
-## Data
-Tiny Shakespeare (Karpathy's char-rnn `input.txt`, public domain text), sha256 `{metrics["data"]["sha256"]}`,
-split 90/5/5 by tensorflow-datasets `tiny_shakespeare`. Vocabulary from the training split only.
-
+{card_data(metrics)}
 ## Reproduce
 Train the members, then mix them (the commands as they were run; where a member's command exported
 too, the last command's export replaces it):
@@ -262,9 +216,5 @@ Seed {metrics["seed"]}.
 ## Samples (seed {metrics["seed"]})
 {samples}
 
-## Intended use and limits
-A teaching and benchmarking model: it imitates the surface form of the plays (speaker names, verse
-lines, archaic words) without meaning. It knows only these {metrics["vocabulary"] - 1} characters and one
-million characters of text; it is not a model of English. {n} networks run per character: about {n}
-times the compute of one member.
+{card_limits(metrics)}{n} networks run per character: about {n} times the compute of one member.
 """

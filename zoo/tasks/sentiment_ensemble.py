@@ -7,7 +7,6 @@ subset of two or more members is scored on validation (so a smaller ensemble can
 never on test), and the ensemble is exported, with its model card, like a single model.
 """
 
-import dataclasses
 import itertools
 import json
 import time
@@ -20,6 +19,9 @@ from zoo import export, training
 from zoo.backend import require_tensorflow
 from zoo.data import describe_source, imdb, text
 from zoo.models.classifier import build_ensemble
+from zoo.tasks.runs import (
+    add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
+)
 from zoo.tasks.sentiment import CARD_USE, SentimentConfig, _classifier, _versus, card_limits
 
 # What every member must share: the data a model sees and the ids its embedding reads.
@@ -28,37 +30,18 @@ REPORT = ("validation", "test", "validation_examples", "test_examples")  # what 
 
 
 def add_arguments(parser):
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished `zoo train sentiment` run folders (2 or more)")
-    parser.add_argument("--run-dir", default="runs/imdb_ensemble",
-                        help="where the ensemble's config.json and metrics.json go (default runs/imdb_ensemble)")
-    parser.add_argument("--export-dir", default="", help="where the SavedModel goes (default <run-dir>/export)")
-    parser.add_argument("--data-dir", default="",
-                        help="aclImdb folder or archive, or a folder holding one (default $ZOO_DATA_DIR, else download)")
+    add_member_arguments(parser, "sentiment", "runs/imdb_ensemble",
+                         "aclImdb folder or archive, or a folder holding one (default $ZOO_DATA_DIR, else download)")
 
 
 def load_run(run_dir):
     """``(SentimentConfig, TrainConfig, metrics)`` of a finished binary ``zoo train sentiment`` run."""
-    run_dir = Path(run_dir)
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise ValueError(f"{run_dir} is not a `zoo train sentiment` run folder: no {path.name} in it.")
-    saved = json.loads(path.read_text())
-    if "sentiment" not in saved:
-        raise ValueError(f"{run_dir} is not a sentiment run: its config.json has {sorted(saved)}, not `sentiment`.")
-    config = _dataclass(SentimentConfig, saved["sentiment"])
-    train_config = _dataclass(training.TrainConfig, saved["train"])
+    saved = read_finished(run_dir, "sentiment")
+    config = dataclass_from(SentimentConfig, saved["sentiment"])
     if config.head != "binary":
         raise ValueError(f"{run_dir} has a {config.head!r} head; an ensemble averages binary (positive/negative) runs.")
-    for name in ("best.weights.h5", "metrics.json"):
-        if not (run_dir / name).is_file():
-            raise ValueError(f"{run_dir} has not finished training (no {name}); rerun its command to finish it: "
-                             f"{saved.get('command', 'see its config.json')}")
-    return config, train_config, json.loads((run_dir / "metrics.json").read_text())
-
-
-def _dataclass(cls, values):
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in names})
+    train_config = dataclass_from(training.TrainConfig, saved["train"])
+    return config, train_config, json.loads((Path(run_dir) / "metrics.json").read_text())
 
 
 def check_compatible(run_dirs, runs):
@@ -92,20 +75,13 @@ def ensemble(run_dirs, run_dir="runs/imdb_ensemble", export_dir="", data_dir="",
     to ``run_dir/metrics.json``)."""
     require_tensorflow("zoo ensemble sentiment")
     started = time.time()
-    run_dirs = [Path(d) for d in run_dirs]
-    if len(run_dirs) < 2:
-        raise ValueError(f"an ensemble needs at least 2 run folders; got {len(run_dirs)}.")
-    if len(set(map(str, run_dirs))) != len(run_dirs):
-        raise ValueError(f"each run folder may appear once; got {[str(d) for d in run_dirs]}.")
+    run_dirs = member_folders(run_dirs)
     runs = [load_run(d) for d in run_dirs]
     check_compatible(run_dirs, runs)
     first, first_train, _ = runs[0]
     source = imdb.source(data_dir or first.data_dir or None)
     described = describe_source(source)
-    for d, (_, _, metrics) in zip(run_dirs, runs):
-        if metrics["data"]["sha256"] != described["sha256"]:
-            raise ValueError(f"{d} was trained on {metrics['data']['path']} (sha256 {metrics['data']['sha256']}), "
-                             f"not on {source} (sha256 {described['sha256']}).")
+    check_same_data(run_dirs, [recorded for _, _, recorded in runs], described)
     run_dir = Path(run_dir)
     command = command or f"python -c 'zoo.tasks.sentiment_ensemble.ensemble({[str(d) for d in run_dirs]!r})'"
     training.write_config(run_dir, members=[str(d) for d in run_dirs], data=described, command=command)
@@ -140,14 +116,7 @@ def ensemble(run_dirs, run_dir="runs/imdb_ensemble", export_dir="", data_dir="",
         "ensemble": True,
         "members": [
             {
-                "run_dir": str(d),
-                "cell": config.cell,
-                "command": recorded["command"],
-                "parameters": recorded["parameters"],
-                "best_epoch": recorded["best_epoch"],
-                "epochs_run": recorded["epochs_run"],
-                "seconds_per_epoch": recorded["seconds_per_epoch"],
-                "training_seconds": recorded["training_seconds"],
+                **member_summary(d, config.cell, recorded),
                 "validation": score(member_probabilities["validation"][i], labels["validation"]),
                 "test": score(member_probabilities["test"][i], labels["test"]),
             }
