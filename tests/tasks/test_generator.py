@@ -1,3 +1,4 @@
+import contextlib
 import json
 import subprocess
 import sys
@@ -42,16 +43,19 @@ def fake_load(data_dir=None, tfds_dir=None):
     return {"train": PLAY[: int(0.9 * n)], "validation": PLAY[int(0.9 * n) : int(0.95 * n)], "test": PLAY[int(0.95 * n) :]}
 
 
+@contextlib.contextmanager
+def tiny_play(root):
+    """PLAY as ``root/input.txt``, and ``shakespeare.load`` splitting it like TFDS (see fake_load) meanwhile."""
+    (root / "input.txt").write_text(PLAY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shakespeare, "load", fake_load)
+        yield root
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("generator")
-    (root / "input.txt").write_text(PLAY)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(shakespeare, "load", fake_load)
-    try:
+    with tiny_play(tmp_path_factory.mktemp("generator")) as root:
         assert cli.main(["train", "generator", "--data-dir", str(root), "--run-dir", str(root / "run"), *TINY]) == 0
-    finally:
-        patch.undo()
     return root / "run"
 
 

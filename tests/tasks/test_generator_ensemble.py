@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.tasks.test_generator import PLAY, RELOAD, TINY, fake_load
+from tests.tasks.test_generator import RELOAD, TINY, tiny_play
 from zoo import cli, generation
 from zoo.data import shakespeare
 from zoo.models import generator as models
@@ -15,22 +15,14 @@ from zoo.tasks import generator, generator_ensemble
 
 @pytest.fixture(scope="module")
 def members(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mixture")
-    (root / "input.txt").write_text(PLAY)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(shakespeare, "load", fake_load)
-    runs = []
-    try:
-        for cell in ("gru", "elman"):
-            run_dir = root / cell
-            argv = ["train", "generator", "--cell", cell, "--data-dir", str(root), "--run-dir", str(run_dir), *TINY]
+    with tiny_play(tmp_path_factory.mktemp("mixture")) as root:
+        runs = [root / cell for cell in ("gru", "elman")]
+        for run_dir in runs:
+            argv = ["train", "generator", "--cell", run_dir.name, "--data-dir", str(root), "--run-dir", str(run_dir), *TINY]
             assert cli.main(argv) == 0
-            runs.append(run_dir)
         out = root / "mixture"
         argv = ["ensemble", "generator", *map(str, runs), "--data-dir", str(root), "--run-dir", str(out)]
         assert cli.main(argv) == 0
-    finally:
-        patch.undo()
     return runs, root, out
 
 
