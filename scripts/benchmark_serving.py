@@ -113,8 +113,9 @@ def char_model(path, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["imdb_sentiment", "shakespeare_char", "spa_eng_translator",
-                                                        "addition"], help="folders under --root to benchmark")
+    parser.add_argument("--models", nargs="+", help="folders under --root to benchmark (default: every flagship)",
+                        default=["imdb_sentiment", "imdb_sentiment_fast", "shakespeare_char", "spa_eng_translator",
+                                 "addition"])
     parser.add_argument("--root", default=str(ROOT / "saved_models"), help="where the exported models are")
     parser.add_argument("--requests", type=int, default=300, help="single requests timed per model (default 300)")
     parser.add_argument("--batch", type=int, default=64, help="texts per batched call (default 64)")
@@ -135,7 +136,7 @@ def main(argv=None):
             continue
         if name == "shakespeare_char":
             results[name] = char_model(path, args)
-        elif name == "imdb_sentiment":
+        elif name.startswith("imdb_sentiment"):
             texts, source = reviews(args.data_dir, needed)
             results[name] = {**text_model(path, texts, args), "inputs": source}
         elif name == "addition":

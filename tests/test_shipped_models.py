@@ -19,9 +19,11 @@ print(json.dumps({"label": [x.decode() for x in out["label"].numpy()], "probabil
 """
 
 
-@pytest.mark.skipif(not (ROOT / "imdb_sentiment" / "saved_model.pb").exists(), reason="no shipped sentiment model")
-def test_shipped_sentiment_model_reads_raw_text_without_zoo():
-    path = ROOT / "imdb_sentiment"
+@pytest.mark.parametrize("name", ["imdb_sentiment", "imdb_sentiment_fast"])
+def test_shipped_sentiment_model_reads_raw_text_without_zoo(name):
+    path = ROOT / name
+    if not (path / "saved_model.pb").exists():
+        pytest.skip(f"no shipped {name} model")
     texts = [
         "A moving, beautifully acted film. One of the best I have seen in years.",
         "Dull, predictable and far too long. The worst film I have seen in years.",
@@ -35,7 +37,9 @@ def test_shipped_sentiment_model_reads_raw_text_without_zoo():
     assert out["label"][:2] == ["positive", "negative"]
     assert all(0 <= p <= 1 for p in out["probability"])
     metrics = json.loads((path / "metrics.json").read_text())
-    assert metrics["test_examples"] == 25000 and f"{metrics['test']['accuracy']:.4f}" in (path / "README.md").read_text()
+    card = (path / "README.md").read_text()
+    assert metrics["test_examples"] == 25000 and f"{metrics['test']['accuracy']:.4f}" in card
+    assert f'tf.saved_model.load("saved_models/{name}")' in card  # the card shows how to load this very folder
     assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) <= 25 * 2**20
 
 

@@ -40,6 +40,7 @@ def test_model_card_figures_come_from_the_metrics(trained):
     assert f"**{metrics['test']['accuracy']:.4f}**" in card
     assert metrics["data"]["sha256"] in card and metrics["command"] in card
     assert f"{metrics['parameters']:,}" in card
+    assert f'tf.saved_model.load("{(run_dir / "export").as_posix()}")' in card  # where this model is, not another
 
 
 def test_predict_prints_label_and_probability(trained, capsys):
@@ -121,7 +122,7 @@ def test_shortcut_flag_reaches_the_model_and_the_card(trained, tmp_path):
     assert metrics["parameters"] == json.loads((run_dir / "metrics.json").read_text())["parameters"] + 4
     assert json.loads((tmp_path / "r" / "config.json").read_text())["sentiment"]["shortcut"] is True
     binary = json.loads((run_dir / "export" / "metrics.json").read_text())
-    card = sentiment.model_card(sentiment.SentimentConfig(shortcut=True), training.TrainConfig(), binary)
+    card = sentiment.model_card(sentiment.SentimentConfig(shortcut=True), training.TrainConfig(), binary, "saved_models/x")
     assert "pooling over time of [h_t; x_t]" in card
     assert "[h_t; x_t]" not in (run_dir / "export" / "README.md").read_text()
 

@@ -173,7 +173,7 @@ def _train(config, train_config, command, strategy, run_dir, started):
         metrics["empty_text_probability"] = float(empty[0, 0])
         export_dir = Path(config.export_dir or run_dir / "export")
         files = {
-            "README.md": model_card(config, train_config, metrics),
+            "README.md": model_card(config, train_config, metrics, export_dir),
             "metrics.json": metrics,
             "config.json": json.loads((run_dir / "config.json").read_text()),
         }
@@ -239,15 +239,18 @@ def _versus(value, reference):
 
 
 # The model cards' shared sections (single model and ensemble, zoo/tasks/sentiment_ensemble.py).
-CARD_USE = """## Use
+def card_use(path):
+    """The "Use" section of a sentiment model card, for the model exported to ``path``."""
+    path = Path(path).as_posix()
+    return f"""## Use
 ```python
 import tensorflow as tf  # no zoo needed
-model = tf.saved_model.load("saved_models/imdb_sentiment")
+model = tf.saved_model.load("{path}")
 out = model.signatures["serving_default"](text=tf.constant(["A moving, beautifully acted film."]))
 out["probability"], out["label"]  # float32 [batch], string [batch]: b"positive" / b"negative"
 ```
-Or `zoo predict sentiment "A moving, beautifully acted film."`, or
-`saved_model_cli run --dir saved_models/imdb_sentiment --tag_set serve --signature_def serving_default --input_exprs 'text=["great film"]'`.
+Or `zoo predict sentiment --model {path} "A moving, beautifully acted film."`, or
+`saved_model_cli run --dir {path} --tag_set serve --signature_def serving_default --input_exprs 'text=["great film"]'`.
 
 Signature `serving_default`: input `text` (tf.string, [None]); outputs `probability` (float32, [None],
 probability of positive) and `label` (tf.string, [None], "positive" if probability >= 0.5)."""
@@ -267,7 +270,7 @@ def card_limits(max_length, metrics):
 """
 
 
-def model_card(config, train_config, metrics):
+def model_card(config, train_config, metrics, export_dir):
     """The exported model's README, every figure taken from ``metrics``."""
     direction = "bidirectional " if config.bidirectional else ""
     shortcut = (
@@ -293,7 +296,7 @@ def model_card(config, train_config, metrics):
 A TensorFlow SavedModel that reads a raw English movie review and returns the probability that it is
 positive. Preprocessing (standardization, vocabulary, truncation) is inside the graph: feed text.
 
-{CARD_USE}
+{card_use(export_dir)}
 
 ## Results (measured by the command below)
 | split | reviews | accuracy | loss |

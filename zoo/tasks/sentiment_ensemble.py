@@ -22,7 +22,7 @@ from zoo.models.classifier import build_ensemble
 from zoo.tasks.runs import (
     add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
 )
-from zoo.tasks.sentiment import CARD_USE, SentimentConfig, _classifier, _versus, card_limits
+from zoo.tasks.sentiment import SentimentConfig, _classifier, _versus, card_limits, card_use
 
 # What every member must share: the data a model sees and the ids its embedding reads.
 SHARED = ("vocab_size", "max_length", "validation_split", "validation_by_movie")
@@ -146,7 +146,7 @@ def ensemble(run_dirs, run_dir="runs/imdb_ensemble", export_dir="", data_dir="",
     )
     metrics["wall_seconds_this_call"] = time.time() - started
     configs = [config for config, _, _ in runs]
-    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(configs, m))
+    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(configs, m, export_dir))
 
 
 def _check_reproduced(run_dir, recorded, measured, examples):
@@ -173,7 +173,7 @@ def from_arguments(args):
     return args.runs, args.run_dir, args.export_dir, args.data_dir
 
 
-def model_card(configs, metrics):
+def model_card(configs, metrics, export_dir):
     """The exported ensemble's README, every figure taken from ``metrics``."""
     first = configs[0]
     rows = "\n".join(
@@ -200,7 +200,7 @@ positive: the mean of the probabilities of {len(configs)} independently trained 
 ({", ".join(f"`{m['cell']}`" for m in metrics["members"])}). Preprocessing (standardization, vocabulary,
 truncation) is inside the graph: feed text.
 
-{CARD_USE} The
+{card_use(export_dir)} The
 networks run XLA-compiled: the first request of each new shape (texts per chunk x padded length)
 compiles for about a second; later ones reuse it.
 
