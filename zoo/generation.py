@@ -19,23 +19,39 @@ def zero_states(infer, batch_size):
     return [tf.zeros(tf.stack([batch_size, spec.shape[-1]])) for spec in infer.inputs[1:]]
 
 
-def stream_log_probs(infer, ids, chunk=2048):
-    """log p(ids[t] | ids[:t]) for t = 1 .. n-1 (float64 (n-1,)), the whole sequence as one stream.
-
-    It is fed ``chunk`` characters at a time with the state carried across, so the result equals one
-    pass over the entire text.
-    """
-    require_tensorflow("zoo.generation.stream_log_probs")
+def stream_logits(infer, ids, chunk=2048):
+    """The logits (float32 (n-1, vocabulary)) that predict ids[1:] from the characters before them, the
+    whole sequence as one stream: fed ``chunk`` characters at a time with the state carried across,
+    which equals one pass over the entire text."""
+    require_tensorflow("zoo.generation.stream_logits")
     ids = np.asarray(ids, np.int32)
     step = tf.function(lambda x, states: infer([x, *states], training=False), reduce_retracing=True)
     states = zero_states(infer, 1)
     out = []
     for start in range(0, len(ids) - 1, chunk):
-        targets = ids[start + 1 : start + chunk + 1]
-        inputs = ids[start : start + len(targets)]
+        inputs = ids[start : min(start + chunk, len(ids) - 1)]
         logits, *states = step(tf.constant(inputs[None]), states)
-        out.append(-tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits[0]).numpy())
-    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+        out.append(logits[0].numpy())
+    return np.concatenate(out) if out else np.zeros((0, infer.outputs[0].shape[-1]), np.float32)
+
+
+def log_softmax(logits, temperature=1.0):
+    """log softmax(logits / temperature) over the last axis, in float64."""
+    z = np.asarray(logits, np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def target_log_probs(logits, targets, temperature=1.0):
+    """log p(targets[t]) under softmax(logits[t] / temperature): float64 (n,)."""
+    targets = np.asarray(targets)
+    return np.take_along_axis(log_softmax(logits, temperature), targets[:, None], axis=-1)[:, 0]
+
+
+def stream_log_probs(infer, ids, chunk=2048):
+    """log p(ids[t] | ids[:t]) for t = 1 .. n-1 (float64 (n-1,)), the whole sequence as one stream
+    (see :func:`stream_logits`)."""
+    return target_log_probs(stream_logits(infer, ids, chunk), np.asarray(ids)[1:])
 
 
 def stream_nll(infer, ids, chunk=2048):
@@ -77,6 +93,59 @@ def mixture_weights(log_probs, iterations=10_000, tolerance=1e-12):
         weights = weights * (probs / mixed).mean(axis=1)
         weights /= weights.sum()
     return weights
+
+
+def fit_mixture(logits, targets, temperatures=True):
+    """Weights, and with ``temperatures`` one softmax temperature per member, of the mixture
+    ``p(c) = sum_k w_k softmax(logits_k / T_k)(c)`` with the highest likelihood of ``targets``.
+
+    ``logits`` is a list of (n, vocabulary) arrays, one per member, scoring the same characters
+    ``targets`` (n,). Without temperatures (all T_k = 1) this is :func:`mixture_weights`. With them,
+    the weights (as a softmax of free parameters) and log T_k are fitted jointly by L-BFGS on the
+    exact gradient of the mean negative log-likelihood, starting from T_k = 1 and the EM weights:
+    temperature scaling (Guo et al. 2017) for each member, fitted for the mixture. A member trained
+    with dropout and run without it is often too sure of itself; T_k > 1 softens it.
+
+    Returns ``(weights, temperatures)``: float64 arrays of shape (members,).
+    """
+    from scipy.optimize import minimize  # imported here: only mixtures with temperatures need it
+
+    logits = [np.asarray(x, np.float64) for x in logits]
+    targets = np.asarray(targets)
+    k = len(logits)
+    if k == 0 or any(x.ndim != 2 or x.shape[0] != len(targets) or x.shape[0] == 0 for x in logits):
+        raise ValueError(
+            f"logits must be (characters, vocabulary) arrays, one per member, for the {len(targets)} targets "
+            f"(characters > 0); got shapes {[np.shape(x) for x in logits]}."
+        )
+    weights = mixture_weights([target_log_probs(x, targets) for x in logits])
+    if not temperatures:
+        return weights, np.ones(k)
+    picked = [np.take_along_axis(x, targets[:, None], axis=-1)[:, 0] for x in logits]
+
+    def loss_and_grad(params):
+        log_t, v = params[:k], params[k:]
+        log_w = v - np.logaddexp.reduce(v)
+        a, expected = [], []  # a[j]: log w_j + log p_j(target); expected[j]: E_{softmax(l/T)}[l]
+        for j in range(k):
+            log_q = log_softmax(logits[j], np.exp(log_t[j]))
+            a.append(log_w[j] + np.take_along_axis(log_q, targets[:, None], axis=-1)[:, 0])
+            expected.append((np.exp(log_q) * logits[j]).sum(axis=-1))
+        a = np.stack(a)
+        m = np.logaddexp.reduce(a, axis=0)
+        r = np.exp(a - m)  # responsibilities (members, n)
+        grad_t = [-np.mean(r[j] * (expected[j] - picked[j])) / np.exp(log_t[j]) for j in range(k)]
+        grad_v = np.exp(log_w) - r.mean(axis=1)
+        return -np.mean(m), np.concatenate([grad_t, grad_v])
+
+    start = np.concatenate([np.zeros(k), np.log(np.maximum(weights, 1e-12))])
+    result = minimize(loss_and_grad, start, jac=True, method="L-BFGS-B",
+                      bounds=[(np.log(0.05), np.log(20.0))] * k + [(None, None)] * k,
+                      options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-9})
+    if result.fun > loss_and_grad(start)[0]:  # never worse than where it started
+        return weights, np.ones(k)
+    v = result.x[k:]
+    return np.exp(v - np.logaddexp.reduce(v)), np.exp(result.x[:k])
 
 
 def score_ids(infer, ids):

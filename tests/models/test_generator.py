@@ -215,10 +215,24 @@ def test_log_mixture_is_the_log_of_the_weighted_mean_probability():
     only_first = keras.ops.convert_to_numpy(G.LogMixture([1.0, 0.0])([keras.ops.convert_to_tensor(x) for x in logits[:2]]))
     np.testing.assert_allclose(only_first, np.log(_softmax(logits[0])), rtol=1e-5, atol=1e-5)
     layer = G.LogMixture.from_config(G.LogMixture(weights).get_config())
-    assert layer.mixture_weights == pytest.approx(weights)
+    assert layer.mixture_weights == pytest.approx(weights) and layer.temperatures == [1.0, 1.0, 1.0]
     for bad in ([0.5, 0.6], [-0.5, 1.5], []):
         with pytest.raises(ValueError, match="non-negative and sum to 1"):
             G.LogMixture(bad)
+
+
+def test_log_mixture_divides_each_members_logits_by_its_temperature():
+    rng = np.random.default_rng(2)
+    logits = [rng.normal(size=(2, 3, 5)).astype("float32") * 3 for _ in range(2)]
+    weights, temperatures = [0.7, 0.3], [2.0, 0.5]
+    expected = np.log(sum(w * _softmax(x / t) for w, x, t in zip(weights, logits, temperatures)))
+    layer = G.LogMixture.from_config(G.LogMixture(weights, temperatures).get_config())
+    assert layer.temperatures == temperatures
+    out = keras.ops.convert_to_numpy(layer([keras.ops.convert_to_tensor(x) for x in logits]))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    for bad in ([1.0, 0.0], [1.0], [1.0, -2.0]):
+        with pytest.raises(ValueError, match="temperatures must be positive, one per mixture weight"):
+            G.LogMixture(weights, bad)
 
 
 def test_mixture_inference_model_mixes_members_and_carries_each_members_state():
@@ -257,3 +271,46 @@ def test_mixture_weights_maximize_the_likelihood():
     assert generation.mixture_weights([log_probs[0], log_probs[0] - 1.0])[1] < 1e-3
     with pytest.raises(ValueError, match="characters > 0"):
         generation.mixture_weights(np.zeros((2, 0)))
+
+
+def _draw(rng, logits, temperature):
+    """One category per row of ``logits``, drawn from softmax(logits / temperature)."""
+    p = _softmax(logits / temperature)
+    return (p.cumsum(axis=1) > rng.uniform(size=(len(p), 1))).argmax(axis=1)
+
+
+def test_fit_mixture_recovers_a_members_temperature_and_beats_a_grid():
+    rng = np.random.default_rng(3)
+    n, vocab = 4000, 6
+    sharp = rng.normal(size=(n, vocab)) * 3  # the data come from softmax(sharp / 2): this member is too sure
+    targets = _draw(rng, sharp, 2.0)
+    noise = rng.normal(size=(n, vocab))  # a useless second member
+    weights, temperatures = generation.fit_mixture([sharp, noise], targets)
+    assert weights.sum() == pytest.approx(1) and weights[0] > 0.9
+    assert temperatures[0] == pytest.approx(2.0, rel=0.1)
+
+    def nll(w, t):
+        return generation.mixture_nll([generation.target_log_probs(x, targets, tk) for x, tk in zip((sharp, noise), t)],
+                                      [w, 1 - w])
+
+    fitted = nll(weights[0], temperatures)
+    grid = min(nll(w, (t, temperatures[1])) for w in np.linspace(0.8, 1, 41) for t in np.linspace(1.5, 2.5, 41))
+    assert fitted <= grid + 1e-7
+    # Without temperatures: every T is 1 and the weights are the EM weights.
+    weights_1, temperatures_1 = generation.fit_mixture([sharp, noise], targets, temperatures=False)
+    assert list(temperatures_1) == [1.0, 1.0]
+    np.testing.assert_allclose(weights_1, generation.mixture_weights(
+        [generation.target_log_probs(x, targets) for x in (sharp, noise)]))
+    assert fitted < nll(weights_1[0], temperatures_1) - 0.01
+    with pytest.raises(ValueError, match="one per member"):
+        generation.fit_mixture([sharp, noise[:10]], targets)
+
+
+@pytest.mark.requires_tensorflow(reason="uses zoo.generation, which is TensorFlow-only")
+def test_stream_logits_give_the_stream_log_probs():
+    infer = G.inference_model(make("gru", name="m_stream"))
+    ids = np.array(VOCAB.encode("to be or not to be, that is the question"), np.int32)
+    logits = generation.stream_logits(infer, ids, chunk=7)
+    assert logits.shape == (len(ids) - 1, len(VOCAB))
+    np.testing.assert_allclose(generation.target_log_probs(logits, ids[1:]), generation.stream_log_probs(infer, ids, chunk=11),
+                               rtol=1e-5, atol=1e-6)

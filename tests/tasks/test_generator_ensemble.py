@@ -20,14 +20,15 @@ def members(tmp_path_factory):
         for run_dir in runs:
             argv = ["train", "generator", "--cell", run_dir.name, "--data-dir", str(root), "--run-dir", str(run_dir), *TINY]
             assert cli.main(argv) == 0
-        out = root / "mixture"
+        out, scaled = root / "mixture", root / "mixture_temperatures"
         argv = ["ensemble", "generator", *map(str, runs), "--data-dir", str(root), "--run-dir", str(out)]
         assert cli.main(argv) == 0
-    return runs, root, out
+        assert cli.main([*argv[:-1], str(scaled), "--temperatures"]) == 0
+    return runs, root, out, scaled
 
 
 def test_mixture_scores_members_and_beats_each_on_validation(members):
-    runs, _, out = members
+    runs, _, out, _ = members
     metrics = json.loads((out / "metrics.json").read_text())
     assert [m["run_dir"] for m in metrics["members"]] == [str(r) for r in runs]
     for member, run_dir in zip(metrics["members"], runs):
@@ -40,15 +41,33 @@ def test_mixture_scores_members_and_beats_each_on_validation(members):
     assert metrics["validation_loss"] <= min(m["validation_loss"] for m in metrics["members"]) + 1e-6
     assert metrics["mixture_model_validation_loss"] == pytest.approx(metrics["validation_loss"], abs=1e-4)
     assert [s["members"] for s in metrics["validation_subsets"]] == [[str(r) for r in runs]]
-    assert metrics["command"].startswith("zoo ensemble generator")
+    assert metrics["command"].startswith("zoo ensemble generator") and metrics["temperatures"] is None
+    assert [m["temperature"] for m in metrics["members"]] == [1.0, 1.0]
     card = (out / "export" / "README.md").read_text()
     assert f"**{metrics['test_loss']:.4f}**" in card and metrics["data"]["sha256"] in card
     assert all(m["command"] in card for m in metrics["members"]) and metrics["command"] in card
 
 
-def test_exported_mixture_scores_the_mixture_of_the_members(members):
-    runs, _, out = members
+def test_temperatures_are_fitted_on_validation_and_never_worse_there(members):
+    _, _, out, scaled = members
+    plain, metrics = (json.loads((folder / "metrics.json").read_text()) for folder in (out, scaled))
+    assert len(metrics["temperatures"]) == 2 and all(t > 0 for t in metrics["temperatures"])
+    assert metrics["temperatures"] != [1.0, 1.0]
+    assert [m["temperature"] for m in metrics["members"]] == metrics["temperatures"]
+    assert metrics["validation_loss"] <= plain["validation_loss"] + 1e-9  # T = 1 is one of the choices
+    assert metrics["mixture_model_validation_loss"] == pytest.approx(metrics["validation_loss"], abs=1e-4)
+    assert metrics["validation_subsets"][0]["temperatures"] == pytest.approx(metrics["temperatures"])
+    assert metrics["command"].endswith("--temperatures")
+    card = (scaled / "export" / "README.md").read_text()
+    assert "softmax(logits_k / T_k)" in card and f"{metrics['temperatures'][0]:.3f}" in card
+
+
+@pytest.mark.parametrize("which", ["plain", "temperatures"])
+def test_exported_mixture_scores_the_mixture_of_the_members(members, which):
+    runs, _, out, scaled = members
+    out = scaled if which == "temperatures" else out
     metrics = json.loads((out / "metrics.json").read_text())
+    temperatures = metrics["temperatures"] or [1.0, 1.0]
     vocabulary = shakespeare.CharVocabulary(json.loads((runs[0] / "vocabulary.json").read_text()))
     texts = ["o romeo romeo", "but soft what"]
     ids = tf.ragged.constant([vocabulary.encode(t) for t in texts]).to_tensor()
@@ -59,7 +78,7 @@ def test_exported_mixture_scores_the_mixture_of_the_members(members):
         model.load_weights(run_dir / "best.weights.h5")
         infer = models.inference_model(model)
         logits, *_ = infer([ids[:, :-1], *generation.zero_states(infer, 2)])
-        probabilities.append(tf.nn.softmax(logits).numpy())
+        probabilities.append(tf.nn.softmax(logits / temperatures[i]).numpy())
     mixed = sum(w * p for w, p in zip(metrics["weights"], probabilities))
     picked = np.take_along_axis(mixed, ids[:, 1:, None].numpy(), axis=-1)[..., 0]
     lengths = [len(vocabulary.encode(t)) - 1 for t in texts]
@@ -69,7 +88,7 @@ def test_exported_mixture_scores_the_mixture_of_the_members(members):
 
 
 def test_exported_mixture_reloads_without_zoo_and_is_deterministic(members):
-    _, _, out = members
+    _, _, out, _ = members
     run = subprocess.run([sys.executable, "-c", RELOAD, str(out / "export")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
@@ -78,7 +97,7 @@ def test_exported_mixture_reloads_without_zoo_and_is_deterministic(members):
 
 
 def test_incompatible_or_unfinished_runs_are_refused_with_one_line(members, tmp_path, capsys):
-    runs, root, _ = members
+    runs, root, _, _ = members
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     (unfinished / "config.json").write_text((runs[0] / "config.json").read_text())

@@ -203,20 +203,27 @@ def reset_states(model):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class LogMixture(keras.layers.Layer):
-    """``log(sum_k w_k softmax(logits_k))`` over a list of logits tensors of one shape: the
+    """``log(sum_k w_k softmax(logits_k / T_k))`` over a list of logits tensors of one shape: the
     log-probabilities of a mixture of categorical distributions (valid logits: their softmax is the
     mixture itself).
 
     Args:
-        mixture_weights: one non-negative weight per input, summing to 1.
+        mixture_weights: one non-negative weight w_k per input, summing to 1.
+        temperatures: one positive softmax temperature T_k per input (default: all 1).
     """
 
-    def __init__(self, mixture_weights, **kwargs):
+    def __init__(self, mixture_weights, temperatures=None, **kwargs):
         super().__init__(**kwargs)
         weights = np.asarray(mixture_weights, np.float64)
         if weights.ndim != 1 or len(weights) < 1 or np.any(weights < 0) or abs(weights.sum() - 1) > 1e-6:
             raise ValueError(f"mixture_weights must be non-negative and sum to 1; got {list(mixture_weights)}.")
+        temperatures = np.ones(len(weights)) if temperatures is None else np.asarray(temperatures, np.float64)
+        if temperatures.shape != weights.shape or not np.all(temperatures > 0):
+            raise ValueError(
+                f"temperatures must be positive, one per mixture weight ({len(weights)}); got {list(temperatures)}."
+            )
         self.mixture_weights = [float(w) for w in weights]
+        self.temperatures = [float(t) for t in temperatures]
         self.supports_masking = True
 
     def compute_mask(self, inputs, mask=None):
@@ -227,22 +234,24 @@ class LogMixture(keras.layers.Layer):
             raise ValueError(f"LogMixture has {len(self.mixture_weights)} weights but got {len(logits)} inputs.")
         with np.errstate(divide="ignore"):
             log_w = np.log(self.mixture_weights)
+        scaled = [x if t == 1.0 else x * (1.0 / t) for x, t in zip(logits, self.temperatures)]
         return ops.logsumexp(
-            ops.stack([ops.log_softmax(x, axis=-1) + float(w) for x, w in zip(logits, log_w)], axis=0), axis=0
+            ops.stack([ops.log_softmax(x, axis=-1) + float(w) for x, w in zip(scaled, log_w)], axis=0), axis=0
         )
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
     def get_config(self):
-        return {**super().get_config(), "mixture_weights": self.mixture_weights}
+        return {**super().get_config(), "mixture_weights": self.mixture_weights, "temperatures": self.temperatures}
 
 
-def mixture_inference_model(infers, weights, name="mixture_inference"):
+def mixture_inference_model(infers, weights, temperatures=None, name="mixture_inference"):
     """One inference model over several: ``(ids, *states) -> (log-probabilities, *final_states)``.
 
     The states are every member's flat states, member by member; the output is
-    ``log(sum_k weights[k] softmax(logits_k))`` (see :class:`LogMixture`), which scoring and sampling
+    ``log(sum_k weights[k] softmax(logits_k / temperatures[k]))`` (see :class:`LogMixture`;
+    temperatures default to 1), which scoring and sampling
     use like logits. The members (``inference_model`` s of generators over the same vocabulary, with
     distinct names) keep their weights: nothing is copied.
     """
@@ -258,6 +267,6 @@ def mixture_inference_model(infers, weights, name="mixture_inference"):
         states_in += mine
         logits.append(member_logits)
         states_out += final
-    mixed = LogMixture(weights, name="mixture")(logits)
+    mixed = LogMixture(weights, temperatures, name="mixture")(logits)
     return keras.Model([ids, *states_in], [mixed, *states_out], name=name)
 

@@ -3,7 +3,9 @@
 Each RUN_DIR is a finished unconditional `zoo train generator` run on the same text and vocabulary.
 Their best checkpoints are loaded and the mixture p(c) = sum_k w_k p_k(c) of their next-character
 distributions is formed, with the weights w that maximize the likelihood of the validation split
-(expectation-maximization; the test split plays no part). Every member, every subset of two or
+(expectation-maximization; the test split plays no part). With --temperatures each member's
+logits are also divided by a temperature T_k fitted jointly with the weights on the validation
+split: p(c) = sum_k w_k softmax(logits_k / T_k)(c). Every member, every subset of two or
 more members (validation only, so a smaller mixture can be chosen there) and the mixture are scored
 in nats per character, each split run through as one stream, and the mixture is exported as a
 SavedModel with the same `generate` and `score` signatures as a single model, and its model card.
@@ -26,17 +28,20 @@ from zoo.tasks.runs import (
 )
 
 SPLITS = ("validation", "test", "nanogpt_val")  # nanogpt_val: validation + test, nanoGPT's last 10%
-REPORT = ("weights", "validation_loss", "test_loss", "nanogpt_val_loss", "generate_chars_per_second")  # printed
+REPORT = ("weights", "temperatures", "validation_loss", "test_loss", "nanogpt_val_loss", "generate_chars_per_second")  # printed
 
 
 def add_arguments(parser):
     add_member_arguments(parser, "generator", "runs/shakespeare_ensemble",
                          "input.txt, or a folder holding it or tinyshakespeare/input.txt (default $ZOO_DATA_DIR, else download)")
     parser.add_argument("--tfds-dir", default="", help="tensorflow-datasets data folder (default: TFDS's own)")
+    parser.add_argument("--temperatures", action="store_true",
+                        help="also fit one softmax temperature per member, jointly with the weights, on the validation "
+                             "split (temperature scaling; default: every temperature 1)")
 
 
 def from_arguments(args):
-    return args.runs, args.run_dir, args.export_dir, args.data_dir, args.tfds_dir
+    return args.runs, args.run_dir, args.export_dir, args.data_dir, args.tfds_dir, args.temperatures
 
 
 def load_run(run_dir):
@@ -51,9 +56,10 @@ def load_run(run_dir):
     return config, dataclass_from(training.TrainConfig, saved["train"]), metrics, chars
 
 
-def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_dir="", tfds_dir="", command=None):
+def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_dir="", tfds_dir="", temperatures=False,
+             command=None):
     """Load, weigh, score and export the mixture of ``run_dirs``' models; returns the metrics dict (also
-    written to ``run_dir/metrics.json``)."""
+    written to ``run_dir/metrics.json``). ``temperatures``: also fit one softmax temperature per member."""
     require_tensorflow("zoo ensemble generator")
     started = time.time()
     run_dirs = member_folders(run_dirs)
@@ -74,37 +80,50 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
     vocabulary = shakespeare.CharVocabulary(chars)
     ids = {"validation": vocabulary.encode(text["validation"]), "test": vocabulary.encode(text["test"]),
            "nanogpt_val": vocabulary.encode(text["validation"] + text["test"])}
-    infers, log_probs = [], {split: [] for split in SPLITS}
+    targets = {split: np.asarray(ids[split][1:]) for split in SPLITS}
+    infers, logits, log_probs = [], {split: [] for split in SPLITS}, {split: [] for split in SPLITS}
     for i, (d, (config, train_config, recorded, _)) in enumerate(zip(run_dirs, runs)):
         model = _build(config, vocabulary, train_config.batch_size, name=f"member_{i}_{config.cell}")
         model.load_weights(d / "best.weights.h5")
         infers.append(models.inference_model(model))
         for split in SPLITS:  # validation first: a member that does not reproduce stops before the test set
-            log_probs[split].append(generation.stream_log_probs(infers[-1], ids[split]))
+            logits[split].append(generation.stream_logits(infers[-1], ids[split]))
+            log_probs[split].append(generation.target_log_probs(logits[split][-1], targets[split]))
             print(f"{d}: {split} {-np.mean(log_probs[split][-1]):.4f} nats/char", flush=True)  # minutes per member
             if split == "validation":
                 _check_reproduced(d, recorded["validation_loss"], -np.mean(log_probs[split][-1]))
 
-    weights = generation.mixture_weights(log_probs["validation"])
-    mixture = models.mixture_inference_model(infers, weights, name="shakespeare_mixture")
-    subsets = [_subset([str(run_dirs[i]) for i in subset], [log_probs["validation"][i] for i in subset])
-               for size in range(2, len(runs) + 1) for subset in itertools.combinations(range(len(runs)), size)]
+    weights, temps = generation.fit_mixture(logits["validation"], targets["validation"], temperatures)
+    mixture = models.mixture_inference_model(infers, weights, temps, name="shakespeare_mixture")
+
+    def mixed_nll(split, members, weights, temps):
+        return generation.mixture_nll(
+            [generation.target_log_probs(logits[split][i], targets[split], t) for i, t in zip(members, temps)], weights)
+
+    subsets = []
+    for size in range(2, len(runs) + 1):
+        for subset in itertools.combinations(range(len(runs)), size):
+            w, t = generation.fit_mixture([logits["validation"][i] for i in subset], targets["validation"], temperatures)
+            subsets.append({"members": [str(run_dirs[i]) for i in subset], "weights": w.tolist(),
+                            "temperatures": t.tolist(), "validation_loss": mixed_nll("validation", subset, w, t)})
     members = [
         {
             **member_summary(d, config.cell, recorded),
             "units": config.units,
             "num_layers": config.num_layers,
             "weight": float(w),
+            "temperature": float(t),
             **{f"{split}_loss": float(-np.mean(log_probs[split][i])) for split in SPLITS},
         }
-        for i, (d, (config, _, recorded, _), w) in enumerate(zip(run_dirs, runs, weights))
+        for i, (d, (config, _, recorded, _), w, t) in enumerate(zip(run_dirs, runs, weights, temps))
     ]
     metrics = {
         "task": "shakespeare_char",
         "ensemble": True,
         "weights": weights.tolist(),
+        "temperatures": temps.tolist() if temperatures else None,
         "members": members,
-        **{f"{split}_loss": generation.mixture_nll(log_probs[split], weights) for split in SPLITS},
+        **{f"{split}_loss": mixed_nll(split, range(len(runs)), weights, temps) for split in SPLITS},
         "validation_subsets": subsets,
         # The mixture model itself, run over the validation split: the same loss as the members' mix.
         "mixture_model_validation_loss": generation.stream_nll(mixture, ids["validation"]),
@@ -130,12 +149,6 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
     return export.finish(run_dir, export_dir, metrics, lambda m: model_card(configs, m))
 
 
-def _subset(names, validation_log_probs):
-    weights = generation.mixture_weights(validation_log_probs)
-    return {"members": names, "weights": weights.tolist(),
-            "validation_loss": generation.mixture_nll(validation_log_probs, weights)}
-
-
 def _check_reproduced(run_dir, recorded, measured, tolerance=1e-4):
     """ValueError if a member's validation loss here is not the one its run recorded (other text, split
     or code since it was trained)."""
@@ -148,25 +161,32 @@ def _check_reproduced(run_dir, recorded, measured, tolerance=1e-4):
 
 def model_card(configs, metrics):
     """The exported mixture's README, every figure taken from ``metrics``."""
+    scaled = metrics["temperatures"] is not None
     rows = "\n".join(
         f"| `{m['cell']}` | {m['num_layers']} x {m['units']} | {m['parameters']:,} | {m['weight']:.3f} "
+        f"| {m['temperature']:.3f} "
         f"| {m['validation_loss']:.4f} | {m['test_loss']:.4f} | {m['nanogpt_val_loss']:.4f} "
         f"| {m['best_epoch']} of {m['epochs_run']} | {m['training_seconds'] / 60:.1f} |"
         for m in metrics["members"]
     )
     subsets = "\n".join(
         f"| {' + '.join(Path(s).name for s in subset['members'])} | "
-        f"{', '.join(f'{w:.3f}' for w in subset['weights'])} | {subset['validation_loss']:.4f} |"
+        f"{', '.join(f'{w:.3f}' for w in subset['weights'])} | {', '.join(f'{t:.3f}' for t in subset['temperatures'])} "
+        f"| {subset['validation_loss']:.4f} |"
         for subset in metrics["validation_subsets"]
     )
     commands = "\n".join(m["command"] for m in metrics["members"])
     samples = "\n\n".join(f"{k}, prompt `ROMEO:\\n`:\n```\nROMEO:\n{v}\n```" for k, v in metrics["samples"].items())
     n = len(configs)
+    formula = "sum_k w_k softmax(logits_k / T_k)(c)" if scaled else "sum_k w_k p_k(c)"
+    fitted = ("The weights w and the temperatures T (each member's logits are divided by its T before the softmax; "
+              "T > 1 makes a member less sure of itself) were fitted jointly" if scaled else "The weights w were fitted")
+    how = "maximum likelihood by L-BFGS" if scaled else "maximum likelihood by expectation-maximization"
     return f"""# Tiny Shakespeare character model: a mixture of {n} recurrent language models
 
 A TensorFlow SavedModel that continues text one character at a time in the style of the Tiny
 Shakespeare corpus, and scores how Shakespeare-like a text is. Each next character is drawn from
-the mixture p(c) = sum_k w_k p_k(c) of {n} independently trained `zoo` character models
+the mixture p(c) = {formula} of {n} independently trained `zoo` character models
 ({", ".join(f"`{m['cell']}`" for m in metrics["members"])}), all run side by side over the same text.
 No zoo code is needed to run it.
 
@@ -178,23 +198,25 @@ No zoo code is needed to run it.
 | validation (90-95%) | {metrics["validation_loss"]:.4f} |
 | nanoGPT's validation split (last 10%) | {metrics["nanogpt_val_loss"]:.4f} |
 
-Each split is run through every member as one stream from a zero state. The weights w were fitted
-on the validation split alone (maximum likelihood by expectation-maximization); the test split
-played no part in choosing the members, their epochs or the weights. The exported graph gives the
+Each split is run through every member as one stream from a zero state. {fitted}
+on the validation split alone ({how}); the test split
+played no part in choosing the members, their epochs or anything fitted here. The exported graph gives the
 validation split {metrics["mixture_model_validation_loss"]:.4f} nats/char when run as one model. References: nanoGPT's
 character transformer reaches 1.4697 on the last 10% (GPU configuration) and 1.88 (CPU configuration).
 Generation from the SavedModel: {metrics["generate_chars_per_second"]:,.0f} characters per second (one stream,
 {metrics["hardware"]}).
 
-Validation loss of every mixture of two or more of the members (weights fitted on validation):
+Validation loss of every mixture of two or more of the members (fitted on validation as above):
 
-| members | weights | validation loss |
-|---|---|---:|
+| members | weights | temperatures | validation loss |
+|---|---|---|---:|
 {subsets}
 
 ## Members
-| cell | layers | parameters | weight | validation | test | nanoGPT split | best epoch | training minutes |
-|---|---|---:|---:|---:|---:|---:|---|---:|
+Each member's own losses, alone and at temperature 1:
+
+| cell | layers | parameters | weight | temperature | validation | test | nanoGPT split | best epoch | training minutes |
+|---|---|---:|---:|---:|---:|---:|---:|---|---:|
 {rows}
 
 Each: embedding -> stacked `zoo.cells` recurrent layers with dropout -> Dense logits, trained alone by
