@@ -14,6 +14,7 @@ What is timed is one `model.train_on_batch` call with Keras' default
     python scripts/benchmark_cells.py                       # TensorFlow: batch 64, 200 steps, 128 in, 128 units
     python scripts/benchmark_cells.py --backend jax         # the same on JAX (or: --backend torch)
     python scripts/benchmark_cells.py --repeats 3 --iters 5 --timesteps 20   # a quick look
+    python scripts/benchmark_cells.py --cells peephole_lstm lstm    # what the peepholes cost
 """
 
 import argparse
@@ -27,12 +28,22 @@ import numpy as np
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
-# zoo cell name -> (name of the Keras built-in layer that computes the same function, its kwargs)
+# benchmark row -> (zoo cell name, its kwargs, the Keras built-in layer it is compared with)
 PAIRS = {
-    "elman": ("SimpleRNN", {}),
-    "gru": ("GRU", {}),
-    "peephole_lstm": ("LSTM", {}),
+    "elman": ("elman", {}, "SimpleRNN"),
+    "gru": ("gru", {}, "GRU"),
+    "peephole_lstm": ("peephole_lstm", {}, "LSTM"),
+    # The same cell without its three peephole products computes exactly Keras' LSTM: this row
+    # separates the cost of the peepholes from the cost of zoo's layer and cell machinery.
+    "lstm": ("peephole_lstm", {"peepholes": False}, "LSTM"),
 }
+DEFAULT_CELLS = ("elman", "gru", "peephole_lstm")
+
+
+def label(name):
+    """How a row names its zoo cell: ``gru``, or ``peephole_lstm (peepholes=False)``."""
+    cell, kwargs, _ = PAIRS[name]
+    return cell + "".join(f" ({key}={value})" for key, value in kwargs.items())
 
 
 def import_keras(backend):
@@ -80,7 +91,13 @@ def main(argv=None):
     parser.add_argument("--units", type=int, default=128, help="hidden units (default 128)")
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repetitions (default 7)")
     parser.add_argument("--iters", type=int, default=10, help="timed steps per repetition (default 10)")
-    parser.add_argument("--cells", nargs="+", default=list(PAIRS), choices=list(PAIRS), help="cells to compare")
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        default=list(DEFAULT_CELLS),
+        choices=list(PAIRS),
+        help="rows to measure (default: %(default)s; 'lstm' is peephole_lstm with peepholes=False)",
+    )
     args = parser.parse_args(argv)
     keras = import_keras(args.backend)
     import zoo
@@ -91,11 +108,13 @@ def main(argv=None):
     keras.utils.set_random_seed(0)
     models = {}
     for name in args.cells:
-        keras_layer, kwargs = PAIRS[name]
+        cell, cell_kwargs, keras_layer = PAIRS[name]
         layers = {
-            "zoo": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units)),
-            "zoo_unhoisted": zoo.layers.Recurrent(zoo.cells.get(name, units=args.units), hoist_inputs=False),
-            "keras": getattr(keras.layers, keras_layer)(args.units, **kwargs),
+            "zoo": zoo.layers.Recurrent(zoo.cells.get(cell, units=args.units, **cell_kwargs)),
+            "zoo_unhoisted": zoo.layers.Recurrent(
+                zoo.cells.get(cell, units=args.units, **cell_kwargs), hoist_inputs=False
+            ),
+            "keras": getattr(keras.layers, keras_layer)(args.units),
         }
         models[name] = {impl: build(keras, layer, args.timesteps, args.features) for impl, layer in layers.items()}
     for pair in models.values():  # compile the graphs before timing
@@ -122,7 +141,7 @@ def main(argv=None):
     for name in models:
         ms = {impl: statistics.median(times) for impl, times in samples[name].items()}
         print(
-            f"| {name} | {PAIRS[name][0]} | {ms['zoo']:.1f} | {ms['zoo_unhoisted']:.1f} | {ms['keras']:.1f} "
+            f"| {label(name)} | {PAIRS[name][2]} | {ms['zoo']:.1f} | {ms['zoo_unhoisted']:.1f} | {ms['keras']:.1f} "
             f"| {ms['zoo'] / ms['keras']:.2f} | {ms['zoo_unhoisted'] / ms['keras']:.2f} |"
         )
 
