@@ -70,7 +70,8 @@ def _broken_links(path):
 
 @pytest.mark.parametrize("code", list(_snippets()))
 def test_python_snippet_runs_as_written(code):
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # this checkout's zoo
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": path}
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
 
