@@ -2,11 +2,19 @@
 and `report`."""
 
 import argparse
+import ast
+import importlib
+import importlib.util
+import itertools
+import re
 import sys
+from pathlib import Path
+
+import zoo
+from zoo import logs
 
 
 def _cells(args):
-    import zoo
     from zoo.validation import positive_int
 
     positive_int("input_dim", args.input_dim)
@@ -24,8 +32,6 @@ DEFAULT_MODELS = {"sentiment": "imdb_sentiment", "generator": "shakespeare_char"
 
 def default_model_dir(task):
     """``saved_models/<name>`` of the checkout zoo runs from, else of the current folder."""
-    from pathlib import Path
-
     name = DEFAULT_MODELS[task]
     for root in (Path(__file__).resolve().parents[1], Path.cwd()):
         if (root / "saved_models" / name / "saved_model.pb").exists():
@@ -53,8 +59,6 @@ def _ensemble(args):
 
 
 def _saved_model_dir(path, task):
-    from pathlib import Path
-
     path = Path(path) if path else default_model_dir(task)
     if not (path / "saved_model.pb").exists():
         raise ValueError(
@@ -111,24 +115,56 @@ def load_signature(path, task):
     )
 
 
+MAX_GENERATE = 100_000  # characters `zoo generate` writes at most
+FIRST_PIECE = 250  # characters of the first call to the model; each next piece doubles, up to LONGEST_PIECE
+LONGEST_PIECE = 2000
+
+
+def _pieces(length):
+    """The lengths a generation of ``length`` characters is asked for in, so that long texts print as they
+    are produced: 250, 500, 1000, 2000, 2000, ... (the last one shorter)."""
+    pieces, size = [], FIRST_PIECE
+    while length > 0:
+        pieces.append(min(size, length))
+        length -= pieces[-1]
+        size = min(2 * size, LONGEST_PIECE)
+    return pieces
+
+
+def _piece_seed(seed, k):
+    """Piece ``k``'s sampling seed: ``seed`` for the first, then one drawn from (seed, k)."""
+    import numpy as np
+
+    return seed if k == 0 else int(np.random.SeedSequence([seed, k]).generate_state(1)[0] >> 1)
+
+
 def _generate(args):
+    import math
+
+    if not 0 <= args.length <= MAX_GENERATE:
+        raise ValueError(f"`length` must be between 0 and {MAX_GENERATE}; got length={args.length}.")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise ValueError(f"`temperature` must be a finite number >= 0 (0: greedy); got temperature={args.temperature}.")
     import tensorflow as tf
 
-    if args.length < 0:
-        raise ValueError(f"`length` must be >= 0; got length={args.length}.")
     generate = load_signature(args.model, "generator")
-    prompt = args.prompt.replace("\\n", "\n")
-    out = generate(
-        prompt=tf.constant(prompt), length=tf.constant(args.length, tf.int32),
-        temperature=tf.constant(args.temperature, tf.float32), seed=tf.constant(args.seed, tf.int32),
-    )
-    print(prompt + out["text"].numpy().decode("utf-8"))
+    text = args.prompt.replace("\\n", "\n")
+    print(text, end="", flush=True)
+    for k, length in enumerate(_pieces(args.length)):  # each piece continues the prompt and all text so far
+        out = generate(
+            prompt=tf.constant(text), length=tf.constant(length, tf.int32),
+            temperature=tf.constant(args.temperature, tf.float32), seed=tf.constant(_piece_seed(args.seed, k), tf.int32),
+        )
+        piece = out["text"].numpy().decode("utf-8")
+        print(piece, end="", flush=True)
+        text += piece
+    print()
 
 
 def _texts(args):
-    """The texts given as arguments, else (none, or '-') one per line from stdin."""
+    """The texts given as arguments, else (none, or '-') the non-blank lines of stdin."""
     if not args.text or args.text == ["-"]:
-        return [line.rstrip("\n") for line in sys.stdin]
+        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
     return args.text
 
 
@@ -140,11 +176,35 @@ def _report(args):
         raise SystemExit(status)
 
 
+def _export_config(path):
+    """The ``seq2seq`` section of the ``config.json`` a zoo export carries ({} without one)."""
+    import json
+
+    config = Path(path) / "config.json"
+    return json.loads(config.read_text()).get("seq2seq", {}) if config.is_file() else {}
+
+
 def _translate(args):
+    texts = _texts(args)
+    path = _saved_model_dir(args.model, "translate")
+    task = _export_config(path).get("task")
+    if task == "addition":
+        from zoo.data import addition
+
+        for text in texts:
+            addition.check_problem(text)
+    serve = load_signature(path, "translate")
     import tensorflow as tf
 
-    texts = _texts(args)
-    serve = load_signature(args.model, "translate")
+    if task == "translate":
+        from zoo.data import translation
+        from zoo.export import SOURCE_TOKENS
+
+        counts = tf.strings.split(translation.standardize_source(tf.constant(texts, tf.string))).row_lengths()
+        for i, count in enumerate(counts.numpy()):
+            if count > SOURCE_TOKENS:
+                print(f"zoo: warning: text {i + 1} has {count} tokens; the model reads the first {SOURCE_TOKENS} and "
+                      "ignores the rest.", file=sys.stderr)
     out = serve(text=tf.constant(texts, tf.string))
     (translations,) = out.values()
     for translation in translations.numpy():
@@ -162,11 +222,54 @@ def _predict_sentiment(args):
         print(f"{label.decode():8s} {probability:.4f}  {preview}")
 
 
+class _LazyParser(argparse.ArgumentParser):
+    """A subcommand's parser whose flags come from a module imported only when that subcommand is used:
+    task modules import TensorFlow, which `zoo --help` and `zoo train --help` should not wait for."""
+
+    def __init__(self, *args, module=None, setup=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pending = (module, setup) if module else None
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._pending:
+            module, setup = self._pending
+            self._pending = None
+            module = importlib.import_module(module)
+            self.description = module.__doc__.strip()
+            module.add_arguments(self)
+            self.set_defaults(**setup, task_module=module)
+        return super().parse_known_args(args, namespace)
+
+
+def _add_texts(parser, help):
+    """The free texts a command takes. An argument such as ``-5+3`` is one of them, not an unknown option:
+    only ``-`` followed by a letter or ``-`` starts an option."""
+    parser.add_argument("text", nargs="*", help=help)
+    parser._negative_number_matcher = re.compile(r"^-(?![-A-Za-z])")  # argparse's test for "not an option"
+
+
+def _summary(module):
+    """The first paragraph of a module's docstring, read from its source without importing it."""
+    source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
+    return ast.get_docstring(ast.parse(source)).partition("\n\n")[0].strip()
+
+
+# `zoo train TASK` and `zoo ensemble TASK`: the module that defines each.
+TRAIN_TASKS = {name: f"zoo.tasks.{name}" for name in ("sentiment", "generator", "seq2seq")}
+ENSEMBLES = {name: f"zoo.tasks.{name}_ensemble" for name in ("sentiment", "generator")}
+
+
 def build_parser():
+    """The ``zoo`` command's parser. Building it imports no TensorFlow (a task's module loads when the
+    command names that task)."""
     parser = argparse.ArgumentParser(
         prog="zoo",
         description="A Keras 3 model zoo of recurrent sequence architectures (Elman, peephole LSTM, GRU).",
+        allow_abbrev=False,  # `--verbose` is looked for before parsing (see main)
     )
+    parser.add_argument("--version", action="version", version=f"zoo {zoo.__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's and absl's own log lines (as ZOO_VERBOSE=1 does); goes before COMMAND")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     cells = sub.add_parser("cells", help="list the registered recurrent cells and their weight layout")
     cells.add_argument("--units", type=int, default=4, help="units to show the weight shapes for (default 4)")
@@ -174,35 +277,26 @@ def build_parser():
     cells.set_defaults(func=_cells)
 
     train = sub.add_parser("train", help="train a task's model (resumable; see `zoo train TASK --help`)")
-    train_tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
-    from zoo.tasks import generator, sentiment, seq2seq
-
-    for task in (sentiment, generator, seq2seq):
-        name = task.__name__.rsplit(".", 1)[1]
-        summary, _, details = task.__doc__.partition("\n\n")
-        parser_ = train_tasks.add_parser(name, help=summary.strip(), description=task.__doc__.strip())
-        task.add_arguments(parser_)
-        parser_.set_defaults(func=_train, task_module=task)
+    train_tasks = train.add_subparsers(dest="task", metavar="TASK", required=True, parser_class=_LazyParser)
+    for name, module in TRAIN_TASKS.items():
+        train_tasks.add_parser(name, help=_summary(module), module=module, setup={"func": _train})
 
     ensemble = sub.add_parser("ensemble", help="average finished runs into one exported model")
-    ensemble_tasks = ensemble.add_subparsers(dest="task", metavar="TASK", required=True)
-    from zoo.tasks import generator_ensemble, sentiment_ensemble
-
-    for name, task in (("sentiment", sentiment_ensemble), ("generator", generator_ensemble)):
-        summary, _, _ = task.__doc__.partition("\n\n")
-        parser_ = ensemble_tasks.add_parser(name, help=summary.strip(), description=task.__doc__.strip(),
-                                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        task.add_arguments(parser_)
-        parser_.set_defaults(func=_ensemble, task_module=task)
+    ensemble_tasks = ensemble.add_subparsers(dest="task", metavar="TASK", required=True, parser_class=_LazyParser)
+    for name, module in ENSEMBLES.items():
+        ensemble_tasks.add_parser(name, help=_summary(module), module=module, setup={"func": _ensemble},
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
 
     generate = sub.add_parser(
         "generate",
         help="continue a prompt with an exported character model",
-        description="Print PROMPT followed by LENGTH generated characters (\\n in PROMPT is a newline).",
+        description="Print PROMPT followed by LENGTH generated characters (\\n in PROMPT is a newline). Long "
+        "texts print as they are produced: the model is asked for 250 characters, then 500, 1000 and 2000 at a time, "
+        "each piece continuing all the text before it.",
     )
     generate.add_argument("prompt", nargs="?", default="\n", help="text to continue (default: a newline)")
-    generate.add_argument("--length", type=int, default=300, help="characters to generate (default 300)")
-    generate.add_argument("--temperature", type=float, default=0.8, help="sampling temperature; 0 is greedy (default 0.8)")
+    generate.add_argument("--length", type=int, default=300, help=f"characters to generate, at most {MAX_GENERATE} (default 300)")
+    generate.add_argument("--temperature", type=float, default=0.8, help="sampling temperature, >= 0; 0 is greedy (default 0.8)")
     generate.add_argument("--seed", type=int, default=0, help="sampling seed: same seed, same text (default 0)")
     generate.add_argument("--model", help="SavedModel folder (default: saved_models/shakespeare_char)")
     generate.set_defaults(func=_generate)
@@ -219,10 +313,11 @@ def build_parser():
     translate = sub.add_parser(
         "translate",
         help="translate English to Spanish with an exported seq2seq model",
-        description="Print one translation per text (arguments, or one per line on stdin when none or '-' is "
-        "given). Any exported seq2seq model works with --model, e.g. saved_models/addition for '123+45'.",
+        description="Print one translation per text (arguments, or the non-blank lines of stdin when none or '-' "
+        "is given). Text beyond the model's first 100 tokens is not read (a warning says so). Any exported seq2seq "
+        "model works with --model, e.g. saved_models/addition for 'a+b' with 0 <= a, b < 1000 (other input is refused).",
     )
-    translate.add_argument("text", nargs="*", help="texts to translate (default: read lines from stdin)")
+    _add_texts(translate, "texts to translate (default: read the non-blank lines of stdin)")
     translate.add_argument("--model", help="SavedModel folder (default: saved_models/spa_eng_translator)")
     translate.set_defaults(func=_translate)
 
@@ -234,7 +329,7 @@ def build_parser():
         description="Print the label and probability of positive for each text (arguments, or one per line on "
         "stdin when none or '-' is given), using an exported SavedModel.",
     )
-    psent.add_argument("text", nargs="*", help="review texts (default: read lines from stdin)")
+    _add_texts(psent, "review texts (default: read the non-blank lines of stdin)")
     psent.add_argument("--model", help="SavedModel folder (default: saved_models/imdb_sentiment)")
     psent.set_defaults(func=_predict_sentiment)
     return parser
@@ -259,8 +354,6 @@ OS_PROBLEMS = {
 def _path_error(err, args):
     """One line for an OSError about a path: the problem, the path, and what the flag it came from takes."""
     import os
-    from pathlib import Path
-
     if err.errno is None or err.filename is None:  # e.g. a data loader's FileNotFoundError with its own message
         return str(err)
     problem = OS_PROBLEMS.get(type(err), (err.strerror or type(err).__name__).lower())
@@ -279,10 +372,20 @@ def _one_line(text):
     return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
 
 
+def _interrupted(err):
+    """Whether ``err`` is a Ctrl-C, or an error raised while one unwound: TensorFlow's own cleanup can fail
+    then (``AssertionError: Concurrent access?`` from its traceback filters, seen 1 run in 12)."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__context__
+    return False
+
+
 def report(err, args=None):
     """Print the one stderr line for an expected failure ``err`` and return its exit status (see
     :func:`main`); None when ``err`` is not one (a bug: let it raise, traceback and all)."""
-    if isinstance(err, KeyboardInterrupt):
+    if _interrupted(err):
         if getattr(args, "command", None) == "train":
             print(f"zoo: interrupted; rerun the same command to resume {args.run_dir} from its last finished epoch.",
                   file=sys.stderr)
@@ -319,21 +422,35 @@ def run(func, args=None):
     return 0
 
 
+def _logs_wanted(argv):
+    """``ZOO_VERBOSE=1``, or ``--verbose`` among the flags before the command; decided before parsing, which
+    may load TensorFlow (a train or ensemble task)."""
+    flags = itertools.takewhile(lambda arg: arg.startswith("-"), argv)
+    return logs.verbose_requested() or "--verbose" in flags
+
+
 def main(argv=None):
     """Run the ``zoo`` command; returns the exit status.
 
     0: done; 1: training diverged; 2: bad input (arguments, data, paths, models), reported as one
     ``zoo: error: ...`` line on stderr (argparse's own usage errors exit 2 too); 130: interrupted
     (Ctrl-C). Any other exception is a bug and keeps its traceback.
+
+    Called without ``argv`` (as the command), TensorFlow's and absl's own log lines are kept off stderr
+    unless ``--verbose`` or ``ZOO_VERBOSE=1`` asks for them (see :mod:`zoo.logs`).
     """
     import shlex
 
-    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+        if not _logs_wanted(argv):
+            logs.filter_stderr()
+    argv = list(argv)
+    parser = build_parser()
     try:
-        parser = build_parser()  # imports TensorFlow: seconds in which a Ctrl-C is likely
+        args = parser.parse_args(argv)  # a train or ensemble task loads TensorFlow: a Ctrl-C is likely
     except KeyboardInterrupt as err:
         return report(err)
-    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0

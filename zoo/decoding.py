@@ -171,6 +171,7 @@ def decode(encoder, decoder, source, start_id, end_id, max_length, beam_width=1,
     require_tensorflow("zoo.decoding.decode")
     source = tf.cast(source, tf.int32)
     memory, *states = encoder(source, training=False)
+    memory = tf.identity(memory)  # drops its Keras mask: the decoder masks by source, and would warn it drops it
     args = dict(step=seq2seq_step(decoder), states=[memory, source, *states], batch_size=tf.shape(source)[0],
                 start_id=start_id, end_id=end_id, max_length=max_length,
                 banned_ids=tuple(banned_ids) + (start_id,))

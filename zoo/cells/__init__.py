@@ -6,6 +6,8 @@
 
 from types import MappingProxyType
 
+import keras  # noqa: F401  first: loading Keras registers zoo.cells and zoo.layers (zoo/__init__.py)
+
 from zoo.cells.base import ZooCell
 from zoo.cells.elman import ElmanCell
 from zoo.cells.gru import GRUCell

@@ -11,6 +11,35 @@ def resolve_data_dir(data_dir=None):
     return Path(value).expanduser() if value else None
 
 
+DOWNLOAD_TIMEOUT = 15  # seconds a server may stay silent (connecting, or mid-file) before a download gives up
+
+
+def download(url, sha256, extract=False, folder="datasets"):
+    """The official file at ``url``, downloaded once into Keras' cache (``~/.keras/<folder>``) and checked
+    against ``sha256``; with ``extract``, the folder it was extracted to.
+
+    Offline, or when the server stays silent for :data:`DOWNLOAD_TIMEOUT` seconds: ValueError, one line
+    saying so and how to use a local copy instead (no retries: a user without network should know at once).
+    """
+    import socket
+
+    import keras
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
+    try:
+        return Path(keras.utils.get_file(url.rsplit("/", 1)[1], url, file_hash=sha256, hash_algorithm="sha256",
+                                         extract=extract, cache_subdir=folder))
+    except Exception as err:  # Keras turns URL errors into a bare Exception("URL fetch failure on ...")
+        if not (isinstance(err, OSError) or str(err).startswith("URL fetch failure")):
+            raise
+        reason = str(err).rpartition(" -- ")[2] or type(err).__name__
+        raise ValueError(f"could not download {url} ({reason}); without network, download it elsewhere and pass "
+                         "--data-dir PATH (or set ZOO_DATA_DIR) to it or its folder.") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 def sha256(path, chunk=1 << 20):
     """The sha256 hex digest of a file (read in 1 MiB chunks)."""
     import hashlib

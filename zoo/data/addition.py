@@ -6,13 +6,28 @@ come first, then validation, then training, so no test problem is ever trained o
 different problems; both may appear, in any split).
 """
 
+import re
+
 import numpy as np
 
 from zoo.data import Pairs
 from zoo.validation import positive_int
 
 
-def problems(train=100_000, validation=5_000, test=10_000, max_value=1000, seed=0):
+MAX_VALUE = 1000  # operands are below this
+
+
+def check_problem(text, max_value=MAX_VALUE):
+    """``text`` if it is a problem of the kind trained on, ``a+b`` with ``0 <= a, b < max_value`` (digits
+    only); else ValueError naming it. The model answers anything, but only those answers mean something."""
+    match = re.fullmatch(r"(\d+)\+(\d+)", text)
+    if not match or any(int(operand) >= max_value for operand in match.groups()):
+        raise ValueError(f"the addition model takes 'a+b' with whole numbers 0 <= a, b < {max_value} (e.g. 123+45); "
+                         f"got {text!r}.")
+    return text
+
+
+def problems(train=100_000, validation=5_000, test=10_000, max_value=MAX_VALUE, seed=0):
     """``{"train", "validation", "test"}`` -> :class:`zoo.data.Pairs` of "a+b" and "c" strings."""
     for name, value in (("train", train), ("validation", validation), ("test", test), ("max_value", max_value)):
         positive_int(name, value)

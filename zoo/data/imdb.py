@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import resolve_data_dir
+from zoo.data import download, resolve_data_dir
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -85,15 +85,9 @@ def find_source(data_dir=None):
     )
 
 
-def _download():
-    import keras
-
-    return Path(keras.utils.get_file("aclImdb_v1.tar.gz", URL, file_hash=SHA256, hash_algorithm="sha256"))
-
-
 def source(data_dir=None):
     """The local folder or archive :func:`load` reads, downloading the official archive if there is none."""
-    return find_source(data_dir) or _download()
+    return find_source(data_dir) or download(URL, SHA256)
 
 
 def _validation_index(rows, movies, fraction, seed, by_movie):

@@ -3,7 +3,7 @@
 TFDS's ``tiny_shakespeare`` splits the text 90/5/5 into train, validation and test (each one long
 string). Offline, TFDS prepares it from a local ``input.txt``: ``data_dir`` / ``$ZOO_DATA_DIR`` may
 be the file itself, its folder, or a folder holding ``tinyshakespeare/input.txt``; it is handed to TFDS
-as the manual download folder. Without a local copy TFDS downloads the official file.
+as the manual download folder. Without a local copy the official file is downloaded first.
 
 Characters become ids with :class:`CharVocabulary`: 0 is reserved (padding, and characters outside
 the vocabulary), the training split's characters are 1..n in sorted order.
@@ -13,9 +13,10 @@ import re
 
 import numpy as np
 
-from zoo.data import resolve_data_dir, sha256
+from zoo.data import download, resolve_data_dir, sha256
 
 SPLITS = ("train", "validation", "test")
+URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"  # TFDS's source
 SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"  # of input.txt, as TFDS checks it
 
 
@@ -53,6 +54,8 @@ def load(data_dir=None, tfds_dir=None):
             "(Karpathy's char-rnn file, 1,115,394 characters)."
         )
     builder = tfds.builder("tiny_shakespeare", data_dir=tfds_dir)
+    if local is None and not builder.is_prepared():  # fetched here: TFDS would retry for minutes offline
+        local = download(URL, SHA256, folder="datasets/tinyshakespeare")
     config = tfds.download.DownloadConfig(manual_dir=str(local.parent)) if local else None
     try:
         builder.download_and_prepare(download_config=config)

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.data import Pairs, resolve_data_dir
+from zoo.data import Pairs, download, resolve_data_dir
 
 URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
 SHA256 = "0c4fd7825d3d872488d38c157f784e035edab4f2ff0df25a2a208790ecb5b58f"
@@ -74,10 +74,10 @@ def find_source(data_dir=None):
 
 
 def _download():
-    zip_path = keras.utils.get_file("spa-eng.zip", URL, file_hash=SHA256, hash_algorithm="sha256", extract=True)
-    found = sorted(Path(zip_path).parent.rglob("spa.txt"))
+    folder = download(URL, SHA256, extract=True)
+    found = sorted(folder.parent.rglob("spa.txt"))
     if not found:
-        raise FileNotFoundError(f"spa.txt not found after extracting {zip_path}.")
+        raise FileNotFoundError(f"spa.txt not found after extracting {URL} into {folder}.")
     return found[0]
 
 

@@ -202,9 +202,12 @@ def export_char_generator(infer, chars, path, extra_files=None):
     return atomic_write_dir(path, write)
 
 
+SOURCE_TOKENS = 100  # source tokens an exported seq2seq model reads; the rest of a longer input is ignored
+
+
 def export_seq2seq(model, source_vectorizer, target_vocabulary, path, signatures=("serving_default",),
                    output_name="translation", separator=" ", detokenize=None, beam_width=4, length_penalty=0.6,
-                   max_length=100, extra_files=None):
+                   max_length=SOURCE_TOKENS, extra_files=None):
     """Export an encoder-decoder as a SavedModel that maps raw texts to texts, search included.
 
     Each of ``signatures``: ``text`` (tf.string [None]) -> ``output_name`` (tf.string [None]). The

@@ -1,5 +1,7 @@
 """Layers that drive cells over time, pooling over time, one-hot inputs, attention and tied embeddings."""
 
+import keras  # noqa: F401  first: loading Keras registers zoo.cells and zoo.layers (zoo/__init__.py)
+
 from zoo.layers.attention import Attention
 from zoo.layers.embedding import ReversibleEmbedding
 from zoo.layers.one_hot import OneHot

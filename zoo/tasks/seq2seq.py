@@ -238,6 +238,7 @@ def attention_map(translator, sentence, path):
     output = translator.ids([sentence])[0].numpy()
     output = output[output > 0]
     memory, *states = translator.encoder(source, training=False)
+    memory = tf.identity(memory)  # without its Keras mask, as in decoding.decode
     ids = tf.constant([[text.START_ID, *output]], tf.int32)  # teacher-forcing its own output = free running
     weights = translator.decoder([ids, memory, source, *states], training=False)[-1][0].numpy()
     vocab = {s: translator.vectorizers[s].get_vocabulary() for s in ("source", "target")}
@@ -313,6 +314,13 @@ def model_card(config, train_config, metrics):
     signature = "translate" if config.task == "translate" else "serving_default"
     output = "translation" if config.task == "translate" else "answer"
     example = "Where is the train station?" if config.task == "translate" else "123+45"
+    if config.task == "translate":
+        limits = (f"A long input is cut: the model reads its first {export.SOURCE_TOKENS} tokens (words and punctuation "
+                  "marks) and ignores the rest, so only that part is translated; `zoo translate` says so on stderr "
+                  f"when it happens. Training kept pairs of at most {config.max_length} tokens per side.")
+    else:
+        limits = (f"Only `a+b` with 0 <= a, b < {addition.MAX_VALUE} was trained on: the answer to anything else means "
+                  "nothing, and `zoo translate` refuses it.")
     model = (f"{'bidirectional ' if config.bidirectional else ''}{config.num_layers} x `{config.cell}` encoder, "
              f"{config.num_layers} x `{config.cell}` decoder of {config.units} units, "
              f"{'no' if config.attention == 'none' else config.attention} attention, embeddings {config.embedding_dim}"
@@ -358,7 +366,7 @@ out = model.signatures["{signature}"](text=tf.constant(["{example}"]))
 print(out["{output}"].numpy()[0].decode())
 ```
 `{signature}`{" (also `serving_default`)" if signature != "serving_default" else ""}: `text` (tf.string [None]) ->
-`{output}` (tf.string [None]). Empty, very long (cut to 100 tokens) and unknown inputs give an answer, never an error.
+`{output}` (tf.string [None]). Empty and unknown inputs give an answer, never an error. {limits}
 
 ## Results (measured by the command below)
 {results}
