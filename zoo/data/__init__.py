@@ -67,6 +67,10 @@ class Pairs:
     def __len__(self):
         return len(self.source)
 
+    def take(self, index):
+        """The pairs at positions ``index``, in that order."""
+        return Pairs([self.source[i] for i in index], [self.target[i] for i in index])
+
     def references(self):
         """``(sources, references)``: each distinct source once, with all its targets (for multi-reference BLEU)."""
         grouped = {}
