@@ -1,8 +1,10 @@
+import importlib.util
 import json
+import random
 import subprocess
 import sys
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 from zoo.data import Pairs
@@ -325,3 +327,30 @@ def test_pair_line_without_tab(tmp_path):
     assert error(files.read_pairs, path) == (
         f"{path}, line 2: no tab; each line is source<TAB>target (further columns ignored), e.g. "
         "'March 3, 1999<TAB>1999-03-03'.")
+
+
+# The example files of docs/own_data.md
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_example_files_read_and_split():
+    tickets = files.load(files.read_labelled, EXAMPLES / "tickets.csv")
+    assert tickets.label_names() == ["billing", "bug", "login", "shipping"]
+    assert tickets.describe()["rows"] == {"train": 320, "validation": 40, "test": 40}
+    dates = files.load(files.read_pairs, EXAMPLES / "dates.tsv")
+    assert dates["train"].target[0].count("-") == 2 and not set(dates["train"].source) & set(dates["test"].source)
+    tempest = files.load(files.read_text, EXAMPLES / "tempest.txt")
+    assert tempest["train"].startswith("Master:\nBoatswain!") and tempest.describe()["files"]["data"]["format"] == "text"
+
+
+def test_example_files_are_what_make_examples_writes(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    rng = random.Random(make.SEED)
+    make.write_tickets(tmp_path / "tickets.csv", rng)
+    make.write_dates(tmp_path / "dates.tsv", rng)
+    for name in ("tickets.csv", "dates.tsv"):
+        assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), name

@@ -415,6 +415,7 @@ class UserData:
     splits: dict
     files: dict
     drawn: dict
+    kind: str = "labelled"  # what was read: "labelled", "text" or "pairs"
 
     def __getitem__(self, name):
         return self.splits[name]
@@ -427,7 +428,7 @@ class UserData:
         """The record of this data for ``metrics.json`` and model cards: each file's name, format and sha256,
         how splits were drawn, the rows (characters, for text) per split and, for classes, the label counts."""
         record = {
-            "files": {role: {"name": Path(p).name, "path": str(p), "format": file_format(p), "sha256": digest(p)}
+            "files": {role: {"name": Path(p).name, "path": str(p), "format": self._format(p), "sha256": digest(p)}
                       for role, p in self.files.items()},
             "drawn": dict(self.drawn),
         }
@@ -439,6 +440,11 @@ class UserData:
             record["labels"] = {name: {label: Counter(map(str, part.labels)).get(label, 0) for label in names}
                                 for name, part in self.splits.items()}
         return record
+
+    def _format(self, path):
+        if Path(path).is_dir():
+            return "folder"
+        return "text" if self.kind == "text" else file_format(path)
 
 
 def _numeric(labelled):
@@ -487,7 +493,8 @@ def load(read, data, validation=None, test=None, validation_split=0.1, test_spli
     if isinstance(whole, Labelled) and not _numeric(whole):
         _check_labels(data, splits)
     drawn = {"from": str(data), "seed": seed, **fractions}
-    return UserData(splits, files, drawn)
+    kind = "text" if isinstance(whole, str) else "pairs" if isinstance(whole, Pairs) else "labelled"
+    return UserData(splits, files, drawn, kind)
 
 
 def _check_labels(data, splits):
