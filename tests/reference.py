@@ -94,3 +94,52 @@ def run_sequence(step, xs, states, mask=None, go_backwards=False):
         prev_out = out
         outputs.append(out)
     return np.stack(outputs, axis=1), states
+
+
+def onnx_recurrent(op, xs, W, R, B, P=None, initial_h=None, initial_c=None, linear_before_reset=0, activation="Tanh"):
+    """ONNX's RNN, GRU and LSTM operators (onnx.ai/onnx/operators, opset 14 docs), one forward direction,
+    written from their equations in ONNX's own layout: xs (time, batch, input), W (G*units, input),
+    R (G*units, units), B (2*G*units,) = [Wb; Rb], P (3*units,) peepholes [i; o; f].
+
+    RNN:  H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb)
+    GRU (gates z, r, h):
+          z = σ(X_t Wz^T + H_{t-1} Rz^T + Wbz + Rbz); r = σ(X_t Wr^T + H_{t-1} Rr^T + Wbr + Rbr)
+          linear_before_reset=0: h = tanh(X_t Wh^T + (r ⊙ H_{t-1}) Rh^T + Rbh + Wbh)
+          linear_before_reset=1: h = tanh(X_t Wh^T + r ⊙ (H_{t-1} Rh^T + Rbh) + Wbh)
+          H_t = (1 - z) ⊙ h + z ⊙ H_{t-1}
+    LSTM (gates i, o, f, c):
+          i = σ(X_t Wi^T + H_{t-1} Ri^T + Pi ⊙ C_{t-1} + Wbi + Rbi); f = σ(... Pf ⊙ C_{t-1} ...)
+          c = tanh(X_t Wc^T + H_{t-1} Rc^T + Wbc + Rbc); C_t = f ⊙ C_{t-1} + i ⊙ c
+          o = σ(X_t Wo^T + H_{t-1} Ro^T + Po ⊙ C_t + Wbo + Rbo); H_t = o ⊙ tanh(C_t)
+    Returns (Y (time, batch, units), H_T, C_T or None).
+    """
+    units = R.shape[1]
+    g = W.shape[0] // units
+    Wb, Rb = B[: g * units], B[g * units :]
+    h = np.zeros((xs.shape[1], units)) if initial_h is None else initial_h
+    c = np.zeros_like(h) if initial_c is None else initial_c
+    ys = []
+    for x in xs:
+        xw = np.split(x @ W.T + Wb, g, axis=-1)
+        hr = np.split(h @ R.T, g, axis=-1)
+        rb = np.split(Rb, g)
+        if op == "RNN":
+            pre = xw[0] + hr[0] + rb[0]
+            h = np.tanh(pre) if activation == "Tanh" else np.maximum(pre, 0.0)
+        elif op == "GRU":
+            z = sigmoid(xw[0] + hr[0] + rb[0])
+            r = sigmoid(xw[1] + hr[1] + rb[1])
+            if linear_before_reset:
+                hh = np.tanh(xw[2] + r * (hr[2] + rb[2]))
+            else:
+                hh = np.tanh(xw[2] + (r * h) @ np.split(R, 3)[2].T + rb[2])
+            h = (1 - z) * hh + z * h
+        else:
+            p_i, p_o, p_f = np.split(np.zeros(3 * units) if P is None else P, 3)
+            i = sigmoid(xw[0] + hr[0] + rb[0] + p_i * c)
+            f = sigmoid(xw[2] + hr[2] + rb[2] + p_f * c)
+            c = f * c + i * np.tanh(xw[3] + hr[3] + rb[3])
+            o = sigmoid(xw[1] + hr[1] + rb[1] + p_o * c)
+            h = o * np.tanh(c)
+        ys.append(h)
+    return np.stack(ys), h, (c if op == "LSTM" else None)
