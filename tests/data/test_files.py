@@ -354,3 +354,13 @@ def test_example_files_are_what_make_examples_writes(tmp_path):
     make.write_dates(tmp_path / "dates.tsv", rng)
     for name in ("tickets.csv", "dates.tsv"):
         assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), name
+
+
+def test_summary_has_one_line_per_split(tmp_path):
+    data = write(tmp_path / "d.csv", "text,label\n" + "".join(f"t{i},{'ab'[i % 2]}\n" for i in range(20)))
+    test = write(tmp_path / "test.csv", "text,label\nx,a\n")
+    assert files.load(files.read_labelled, data, test=test, validation_split=0.2).summary() == [
+        "train: 16 rows from d.csv (a 8, b 8)", "validation: 4 rows from d.csv (a 2, b 2)",
+        "test: 1 row from test.csv (a 1, b 0)"]
+    text = files.load(files.read_text, write(tmp_path / "t.txt", "x" * 2000), test_split=0)
+    assert text.summary()[0] == "train: 1,800 characters from t.txt"

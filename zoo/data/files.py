@@ -441,6 +441,20 @@ class UserData:
                                 for name, part in self.splits.items()}
         return record
 
+    def summary(self):
+        """One line per split for people: its size and, for classes, its label counts; e.g.
+        ``train: 320 rows from tickets.csv (billing 80, bug 80, login 80, shipping 80)``."""
+        record, lines = self.describe(), []
+        unit = "characters" if "characters" in record else "rows"
+        for name in SPLITS:
+            source = self.files.get(name, self.files["data"])
+            count = record[unit][name]
+            line = f"{name}: {count:,} {unit[:-1] if count == 1 else unit} from {Path(source).name}"
+            if "labels" in record:
+                line += " (" + ", ".join(f"{label} {n}" for label, n in record["labels"][name].items()) + ")"
+            lines.append(line)
+        return lines
+
     def _format(self, path):
         if Path(path).is_dir():
             return "folder"
