@@ -427,31 +427,31 @@ class UserData:
     def describe(self):
         """The record of this data for ``metrics.json`` and model cards: each file's name, format and sha256,
         how splits were drawn, the rows (characters, for text) per split and, for classes, the label counts."""
-        record = {
-            "files": {role: {"name": Path(p).name, "path": str(p), "format": self._format(p), "sha256": digest(p)}
-                      for role, p in self.files.items()},
-            "drawn": dict(self.drawn),
-        }
+        files = {role: {"name": Path(p).name, "path": str(p), "format": self._format(p), "sha256": digest(p)}
+                 for role, p in self.files.items()}
+        return {"files": files, "drawn": dict(self.drawn), **self._sizes()}
+
+    def _sizes(self):
         train = self.splits["train"]
         unit = "characters" if isinstance(train, str) else "rows"
-        record[unit] = {name: len(part) for name, part in self.splits.items()}
+        sizes = {unit: {name: len(part) for name, part in self.splits.items()}}
         if isinstance(train, Labelled) and not _numeric(train):
             names = label_names(train.labels)
-            record["labels"] = {name: {label: Counter(map(str, part.labels)).get(label, 0) for label in names}
-                                for name, part in self.splits.items()}
-        return record
+            sizes["labels"] = {name: {label: Counter(map(str, part.labels)).get(label, 0) for label in names}
+                               for name, part in self.splits.items()}
+        return sizes
 
     def summary(self):
         """One line per split for people: its size and, for classes, its label counts; e.g.
         ``train: 320 rows from tickets.csv (billing 80, bug 80, login 80, shipping 80)``."""
-        record, lines = self.describe(), []
-        unit = "characters" if "characters" in record else "rows"
+        sizes, lines = self._sizes(), []
+        unit = "characters" if "characters" in sizes else "rows"
         for name in SPLITS:
             source = self.files.get(name, self.files["data"])
-            count = record[unit][name]
+            count = sizes[unit][name]
             line = f"{name}: {count:,} {unit[:-1] if count == 1 else unit} from {Path(source).name}"
-            if "labels" in record:
-                line += " (" + ", ".join(f"{label} {n}" for label, n in record["labels"][name].items()) + ")"
+            if "labels" in sizes:
+                line += " (" + ", ".join(f"{label} {n:,}" for label, n in sizes["labels"][name].items()) + ")"
             lines.append(line)
         return lines
 
