@@ -1,8 +1,9 @@
-"""The `zoo` command: `cells`, `train TASK`, `ensemble TASK`, `predict sentiment`, `generate`, `translate`
-and `report`."""
+"""The `zoo` command: `cells`, `train TASK`, `ensemble TASK`, `predict sentiment`, `generate`, `translate`,
+`serve` and `report`."""
 
 import argparse
 import ast
+import dataclasses
 import importlib
 import importlib.util
 import itertools
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import zoo
 from zoo import logs
+from zoo.serving.limits import Limits
 
 
 def _cells(args):
@@ -222,6 +224,13 @@ def _predict_sentiment(args):
         print(f"{label.decode():8s} {probability:.4f}  {preview}")
 
 
+def _serve(args):
+    from zoo.serving.server import serve
+
+    limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
+    serve(args.models, host=args.host, port=args.port, limits=limits)
+
+
 class _LazyParser(argparse.ArgumentParser):
     """A subcommand's parser whose flags come from a module imported only when that subcommand is used:
     task modules import TensorFlow, which `zoo --help` and `zoo train --help` should not wait for."""
@@ -332,6 +341,22 @@ def build_parser():
     _add_texts(psent, "review texts (default: read the non-blank lines of stdin)")
     psent.add_argument("--model", help="SavedModel folder (default: saved_models/imdb_sentiment)")
     psent.set_defaults(func=_predict_sentiment)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve exported models over HTTP: TF Serving's REST API, dynamic batching, a web page",
+        description="Serve exported SavedModels on TensorFlow Serving's REST API (POST /v1/models/NAME:predict, "
+        "GET /v1/models/NAME[/metadata]), with dynamic batching, limits, /healthz and a web page at /. Each "
+        "is [NAME=]DIR: an export folder, or a folder of numbered versions of one (the highest is the default). "
+        "No authentication: see docs/serving.md before using --host other than 127.0.0.1.",
+    )
+    serve.add_argument("models", nargs="+", metavar="[NAME=]DIR", help="model folders (NAME: the folder's name)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8501, help="port (default 8501, TF Serving's REST port)")
+    for field in dataclasses.fields(Limits):
+        serve.add_argument("--" + field.name.replace("_", "-"), type=field.type, default=field.default,
+                           help=f"{field.metadata['help']} (default {field.default})")
+    serve.set_defaults(func=_serve)
     return parser
 
 
