@@ -22,10 +22,7 @@ GENERATION = (TF, "uses zoo.generation, which is TensorFlow-only")
 FINITE_DIFFERENCES = (TF, "float64 finite differences, run once; tests/layers/test_recurrent_gradients.py checks gradients on every backend")
 ONLY_ON = {
     "tests/cells/test_cells.py": {"test_finite_difference_gradients_of_every_weight": FINITE_DIFFERENCES},
-    "tests/cells/test_second_order.py": {
-        "test_hoisted_unhoisted_and_keras_rnn_give_same_outputs_and_gradients": TAPE,
-        "test_finite_difference_gradients_of_every_weight": FINITE_DIFFERENCES,
-    },
+    "tests/cells/test_second_order.py": {"test_finite_difference_gradients_of_every_weight": FINITE_DIFFERENCES},
     "tests/layers/test_recurrent.py": {
         "test_outputs_and_gradients_equal_keras_rnn": TAPE,
         "test_learned_initial_state_is_trainable_and_used": TAPE,

@@ -3,11 +3,10 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import zoo
 from tests import reference
-from tests.conftest import INPUT_DIM, UNITS, assert_gradients_match_finite_differences
+from tests.conftest import INPUT_DIM, UNITS, assert_gradients_match_finite_differences, randomize
 
 RANK = 5  # differs from INPUT_DIM and UNITS, so a transposed factor weight cannot pass
 FORMS = {"full": {}, "factorised": {"rank": RANK}}
@@ -55,12 +54,6 @@ def bind(cell):
     return lambda x, s: multiplicative_step(
         x, s, W_mx, w["recurrent_kernel"], w["factor_output_kernel"], W_hx, b, cell.activation
     )
-
-
-def randomize(cell, seed=0, scale=0.5):
-    r = np.random.default_rng(seed)
-    for v in cell.weights:
-        v.assign(r.normal(scale=scale, size=v.shape).astype(v.dtype))
 
 
 def f32(a):
@@ -130,12 +123,6 @@ def test_single_step_matches_reference(form, activation, use_bias):
     np.testing.assert_allclose(state, want_state, atol=1e-5)
 
 
-def test_step_on_projected_inputs_equals_call(form):
-    cell, _ = make(form)
-    x, h = f32(rng.normal(size=(5, INPUT_DIM))), f32(rng.normal(size=(5, UNITS)))
-    np.testing.assert_allclose(cell(x, [h])[0], cell.step(cell.project_inputs(x), [h])[0], atol=1e-6)
-
-
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_masked_sequence_matches_reference(form, activation, go_backwards):
@@ -157,25 +144,6 @@ def test_given_initial_state_matches_reference(form, hoist_inputs):
     np.testing.assert_allclose(layer(f32(X), initial_state=[f32(init)], mask=MASK), want, atol=1e-5)
 
 
-def test_hoisted_unhoisted_and_keras_rnn_give_same_outputs_and_gradients(form):
-    layers = [
-        zoo.layers.Recurrent(make(form)[0], return_sequences=True),
-        zoo.layers.Recurrent(make(form)[0], return_sequences=True, hoist_inputs=False),
-        keras.layers.RNN(make(form)[0], return_sequences=True),
-    ]
-    x = tf.constant(f32(X))
-    results = []
-    for layer in layers:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = layer(x, mask=MASK)
-            loss = tf.reduce_sum(out * np.linspace(-1, 1, UNITS))
-        results.append([out, *tape.gradient(loss, [x] + layer.trainable_variables)])
-    for other in results[1:]:
-        for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_allclose(a, b, atol=1e-5)
-
-
 def test_finite_difference_gradients_of_every_weight(form):
     """Analytic gradients (hoisted path) equal central differences in float64, for every weight."""
     cell, _ = make(form, dtype="float64", weights_seed=3)
@@ -188,56 +156,6 @@ def test_finite_difference_gradients_of_every_weight(form):
     assert_gradients_match_finite_differences(
         lambda: keras.ops.sum(layer(x, initial_state=init) * coeffs), cell.trainable_variables
     )
-
-
-def test_dropout_only_active_in_training(form):
-    cell, _ = make(form, dropout=0.5, recurrent_dropout=0.5, seed=1)
-    layer = zoo.layers.Recurrent(cell)
-    x = f32(X)
-    np.testing.assert_array_equal(layer(x), layer(x))
-    assert not np.allclose(layer(x, training=True), layer(x))
-
-
-@pytest.mark.parametrize("rates", [(0.4, 0.0), (0.0, 0.3), (0.4, 0.3)], ids=["dropout", "recurrent", "both"])
-def test_dropout_masks_agree_hoisted_unhoisted_and_keras_rnn(form, rates):
-    """One input mask per sequence: the hoisted projection drops what the cell drops at every step."""
-    dropout, recurrent_dropout = rates
-
-    def layer(cls, **kwargs):
-        cell, _ = make(form, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=5)
-        return cls(cell, return_sequences=True, **kwargs)
-
-    hoisted = layer(zoo.layers.Recurrent)
-    others = (layer(zoo.layers.Recurrent, hoist_inputs=False), layer(keras.layers.RNN))
-    outs = [each(f32(X), training=True) for each in (hoisted, *others)]
-    np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
-    np.testing.assert_allclose(outs[0], outs[2], atol=1e-5)
-    assert not np.allclose(outs[0], hoisted(f32(X)))
-
-
-def test_config_round_trip_gives_identical_outputs(form):
-    cell, _ = make(form, activation="sigmoid", dropout=0.1, recurrent_dropout=0.2, kernel_regularizer="l2")
-    config = cell.get_config()
-    rank = FORMS[form].get("rank")
-    want = {"units": UNITS, "rank": rank, "activation": "sigmoid", "dropout": 0.1, "recurrent_dropout": 0.2}
-    assert {k: config[k] for k in want} == want and config["kernel_regularizer"] is not None
-    clone = zoo.cells.SecondOrderCell.from_config(config)
-    clone.build((None, INPUT_DIM))
-    clone.set_weights(cell.get_weights())
-    assert clone.get_config() == config
-    x, h = f32(rng.normal(size=(2, INPUT_DIM))), f32(rng.normal(size=(2, UNITS)))
-    np.testing.assert_array_equal(cell(x, [h])[0], clone(x, [h])[0])
-
-
-def test_keras_file_round_trip_in_safe_mode(form, tmp_path):
-    inputs = keras.Input((6, INPUT_DIM))
-    cells = [make(form)[0], make(form, weights_seed=1, input_dim=UNITS)[0]]
-    stacked = keras.layers.RNN(cells, return_sequences=True)(inputs)
-    outputs = keras.layers.Bidirectional(zoo.layers.Recurrent(make(form, weights_seed=2, input_dim=UNITS)[0]))(stacked)
-    model = keras.Model(inputs, outputs)
-    model.save(tmp_path / "model.keras")
-    reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_array_equal(model(f32(X)), reloaded(f32(X)))
 
 
 def test_stack_of_two_cells_equals_two_layers(form):
@@ -256,12 +174,6 @@ def test_bidirectional_halves_are_forward_and_go_backwards_runs(form):
     want_f, _ = reference.run_sequence(ref_f, X, [np.zeros((3, UNITS))], MASK)
     want_b, _ = reference.run_sequence(ref_b, X, [np.zeros((3, UNITS))], MASK, go_backwards=True)
     np.testing.assert_allclose(bidi(f32(X), mask=MASK), np.concatenate([want_f[:, -1], want_b[:, -1]], -1), atol=1e-5)
-
-
-@pytest.mark.parametrize("units", [0, -2, 2.5, None])
-def test_bad_units_raise_clear_error(units):
-    with pytest.raises(ValueError, match="`units` must be a positive integer"):
-        zoo.cells.get("second_order", units=units)
 
 
 @pytest.mark.parametrize("rank", [0, -1, 1.5, True, "4"])

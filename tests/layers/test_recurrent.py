@@ -46,22 +46,6 @@ def test_given_initial_state_matches_reference(case):
     np.testing.assert_allclose(out, want, atol=1e-5)
 
 
-def test_input_dropout_is_one_mask_per_sequence_when_hoisted():
-    """The hoisted path drops the same inputs as the cell does step by step in keras.layers.RNN."""
-    def layer(cls):
-        cell = zoo.cells.PeepholeLSTMCell(UNITS, dropout=0.4, recurrent_dropout=0.3, seed=5)
-        built = cls(cell, return_sequences=True)
-        built(X)
-        return built
-
-    ours, theirs = layer(zoo.layers.Recurrent), layer(keras.layers.RNN)
-    theirs.set_weights(ours.get_weights())
-    a = ours(X, training=True)
-    b = theirs(X, training=True)
-    np.testing.assert_allclose(a, b, atol=1e-5)
-    assert not np.allclose(a, ours(X))
-
-
 def test_learned_initial_state_is_trainable_and_used():
     cell, ref = make_cell("peephole_lstm")
     layer = zoo.layers.Recurrent(cell, initial_state="learned")
@@ -126,10 +110,3 @@ def test_config_and_keras_file_round_trip(mode, tmp_path):
     np.testing.assert_array_equal(model(X), reloaded(X))
     layer = model.layers[-1]
     assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
-
-
-def test_unhoisted_path_gives_the_same_outputs(case):
-    hoisted, _ = twin_layers(case, return_sequences=True)
-    cell, _ = make_cell(case)
-    plain = zoo.layers.Recurrent(cell, return_sequences=True, hoist_inputs=False)
-    np.testing.assert_allclose(hoisted(X, mask=MASK), plain(X, mask=MASK), atol=1e-5)

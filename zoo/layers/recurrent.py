@@ -83,7 +83,8 @@ class Recurrent(keras.layers.RNN):
         self.initial_state_mode = initial_state
         self.noise_stddev = float(noise_stddev)
         self.seed = seed
-        self.noise_seed_generator = keras.random.SeedGenerator(seed=seed)
+        # Only the "noise" mode draws: other modes then hold the variables of keras.layers.RNN.
+        self.noise_seed_generator = keras.random.SeedGenerator(seed=seed) if initial_state == "noise" else None
         self.learned_initial_state = None
         self.hoist_inputs = bool(hoist_inputs)
 
@@ -144,11 +145,8 @@ class Recurrent(keras.layers.RNN):
         cell = self.cell
         if not (self.hoist_inputs and isinstance(cell, ZooCell)):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        if training and cell.dropout > 0:
-            # The mask Keras' RNN.call already drew for this call (one per sequence).
-            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
-            sequences = sequences * ops.expand_dims(dp_mask, 1)
-        projected = cell.project_inputs(sequences)  # (batch, time, G*units)
+        # In training, with the input dropout mask RNN.call already drew for this call (one per sequence).
+        projected = cell.project_inputs(sequences, training=training)  # (batch, time, G*units)
         if self.stateful and keras.backend.backend() == "torch":
             # A stateful layer starts from its state variables' storage, which RNN.call overwrites
             # in place after the loop; autograd still needs the values read (RNN.inner_loop copies too).
