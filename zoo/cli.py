@@ -1,5 +1,5 @@
-"""The `zoo` command: `cells`, `train TASK`, `ensemble TASK`, `predict sentiment`, `generate`, `translate`,
-`serve` and `report`."""
+"""The `zoo` command: `cells`, `train TASK`, `ensemble TASK`, `export`, `predict sentiment`, `generate`,
+`translate`, `serve` and `report`."""
 
 import argparse
 import ast
@@ -49,6 +49,23 @@ def _train(args):
     print(json.dumps({k: metrics[k] for k in task.REPORT if k in metrics}, indent=2))
     if "export_dir" in metrics:
         print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
+
+
+def _export(args):
+    import json
+
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as err:
+        raise ValueError(f"ONNX export needs the onnx and onnxruntime packages ({err}); "
+                         "install them with: pip install 'zoo[onnx]'") from None
+    from zoo.export import onnx
+    metrics = onnx.export_onnx(args.source, args.out, check_data=args.check_data or None,
+                               check_count=args.check_count, command=args.command_line)
+    checks = {k: metrics[k] for k in ("probe_check", "data_check") if k in metrics}
+    print(json.dumps({"opset": metrics["opset"], "nodes": metrics["nodes"], **checks}, indent=2))
+    print(f"exported to {args.out} ({metrics['folder_bytes'] / 1e6:.1f} MB)")
 
 
 def _ensemble(args):
@@ -296,6 +313,21 @@ def build_parser():
         ensemble_tasks.add_parser(name, help=_summary(module), module=module, setup={"func": _ensemble},
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
+    export = sub.add_parser(
+        "export", help="export a finished run or a zoo SavedModel to another format (ONNX)",
+        description="Write the model of SOURCE (a zoo SavedModel folder, or a finished classifier or generator run) "
+        "to the folder --out: model.onnx with one native RNN/GRU/LSTM node per recurrent layer, vocabulary.json, a "
+        "standalone tokenizer.py, a model card and metrics.json. The export is checked against the SavedModel.")
+    export.add_argument("source", metavar="SOURCE", help="a zoo SavedModel folder or a finished run folder")
+    export.add_argument("--format", choices=["onnx"], required=True, help="the format to write (onnx)")
+    export.add_argument("--out", required=True, help="the folder to write (replaced whole when the export succeeds)")
+    export.add_argument("--check-data", default="",
+                        help="also compare with the SavedModel on real data from this data folder (IMDB test "
+                        "reviews or the Tiny Shakespeare test split) and record it in the model card")
+    export.add_argument("--check-count", type=int, default=2000,
+                        help="how many reviews or 1,000-character pieces --check-data compares (default 2000)")
+    export.set_defaults(func=_export)
+
     generate = sub.add_parser(
         "generate",
         help="continue a prompt with an exported character model",
@@ -367,6 +399,7 @@ PATH_FLAGS = {
     "run_dir": "a folder zoo can create and write in",
     "data_dir": "a data file or folder zoo can read",
     "model": "a SavedModel folder zoo can read",
+    "out": "a folder zoo can create and write in",
 }
 OS_PROBLEMS = {
     PermissionError: "permission denied",

@@ -221,3 +221,92 @@ def test_generator_step_graphs_reproduce_keras_per_character_scores(tmp_path):
 def test_cell_kind_names_the_three_classic_cells():
     assert zoo_onnx.cell_kind(cells.get("gru", units=2)) == "gru"
     assert sorted(zoo_onnx.OPS) == sorted(set(cells.names()) - {"second_order"})
+
+
+def _card_code(folder):
+    """The Python block of an export's model card."""
+    card = (Path(folder) / "README.md").read_text()
+    return card.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def _run_card(folder):
+    """Run the model card's code in the export folder, in a process without TensorFlow or zoo."""
+    code = _card_code(folder) + '\nimport sys\nassert not {"tensorflow", "zoo", "keras"} & set(sys.modules)\n'
+    (Path(folder) / "card_example.py").write_text(code)
+    run = subprocess.run([sys.executable, "-E", "-s", "card_example.py"], cwd=folder, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
+
+
+def test_ensemble_graph_is_the_mean_of_its_members():
+    import onnxruntime
+
+    from zoo.models.classifier import build_ensemble
+
+    members = [build_classifier(cell, vocab_size=12, embedding_dim=5, units=4, pooling="mean", name=f"member_{k}")
+               for k, cell in enumerate(["gru", "peephole_lstm"])]
+    for k, member in enumerate(members):
+        randomize(member, 10 + k)
+    want = build_ensemble(members)(IDS.astype("int32"), training=False).numpy()[:, 0]
+    graph = zoo_onnx.classifier_graph(members)
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"token_ids": IDS, "lengths": LENGTHS})[0], want, atol=1e-6)
+    assert [n.op_type for n in graph.graph.node].count("GRU") == 1
+
+
+def test_cli_exports_a_savedmodel_whose_card_code_runs_without_tensorflow(tmp_path):
+    from zoo import cli, export
+    from zoo.data import text
+
+    vectorizer = text.make_vectorizer(["a good film", "a bad film", "good acting, bad plot", "moving and dull"], 20)
+    config = dict(cell="gru", embedding_dim=4, units=3, num_layers=1, bidirectional=True, pooling="last", head="binary")
+    model = build_classifier(vocab_size=vectorizer.vocabulary_size(), **config)
+    randomize(model, 3)
+    export.export_text_classifier(model, vectorizer, tmp_path / "saved", 12,
+                                  extra_files={"config.json": {"sentiment": {**config, "max_length": 12}}})
+    out = tmp_path / "onnx_export"
+    assert cli.main(["export", "--format", "onnx", str(tmp_path / "saved"), "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"model.onnx", "vocabulary.json", "tokenizer.py", "README.md", "metrics.json"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["nodes"]["GRU"] == 1 and "Loop" not in metrics["nodes"] and metrics["opset"] == zoo_onnx.OPSET
+    assert metrics["probe_check"]["max_abs_difference"] <= 1e-5
+    printed = _run_card(out)
+    texts = tf.constant(["A wonderful, moving film.", "Dull and far too long."])  # the card's two reviews
+    want = tf.saved_model.load(str(tmp_path / "saved")).signatures["serving_default"](text=texts)["probability"].numpy()
+    got = np.array([float(x) for x in printed.strip().strip("[]").split()])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.slow  # ~15 s; the shipped character model's card runs in the default suite
+def test_generator_export_card_samples_with_onnxruntime_alone(tmp_path):
+    from zoo import export
+
+    chars = list("\n !',.:;?ACDEIMNORSTWabcdefghiklmnorstuvwy")
+    model = generators.build_generator("peephole_lstm", vocab_size=len(chars) + 1, embedding_dim=4, units=6,
+                                       num_layers=2)
+    randomize(model, 5)
+    config = {"generator": {"cell": "peephole_lstm", "embedding_dim": 4, "units": 6, "num_layers": 2,
+                            "input_mode": "embedding", "shortcut": False}}
+    export.export_char_generator(generators.inference_model(model), chars, tmp_path / "saved",
+                                 extra_files={"config.json": config})
+    metrics = zoo_onnx.export_onnx(tmp_path / "saved", tmp_path / "char_onnx")
+    assert metrics["kind"] == "generator" and metrics["nodes"]["LSTM"] == 2
+    assert metrics["probe_check"]["max_abs_difference"] <= 1e-5
+    text = _run_card(tmp_path / "char_onnx")[:-1]  # print's newline
+    assert len(text) == 200 and set(text) <= set(chars)
+
+
+def test_a_run_folder_leads_to_its_export_and_other_folders_are_refused(tmp_path):
+    run, saved = tmp_path / "run", tmp_path / "elsewhere" / "export"
+    saved.mkdir(parents=True)
+    (saved / "saved_model.pb").write_bytes(b"")
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"command": "zoo train sentiment", "sentiment": {"export_dir": str(saved)}}))
+    assert zoo_onnx.saved_model_folder(run) == saved
+    assert zoo_onnx.saved_model_folder(saved) == saved
+    (saved / "saved_model.pb").unlink()
+    with pytest.raises(ValueError, match="has no SavedModel export.*zoo train sentiment"):
+        zoo_onnx.saved_model_folder(run)
+    with pytest.raises(ValueError, match="neither a zoo SavedModel folder"):
+        zoo_onnx.saved_model_folder(tmp_path)

@@ -409,7 +409,7 @@ def _tokenizer_source():
     return (Path(__file__).with_name("tokenizer.py")).read_text()
 
 
-def export_onnx(source, out, check=True, texts=None, texts_from=None, command=None):
+def export_onnx(source, out, check=True, check_data=None, check_count=2000, command=None):
     """Export the zoo model of ``source`` (a SavedModel folder or a finished run folder) to the folder
     ``out``: ``model.onnx``, ``vocabulary.json``, ``tokenizer.py``, ``README.md`` (model card) and
     ``metrics.json`` (the checks). Classifiers (ensembles included) and character generators
@@ -418,7 +418,8 @@ def export_onnx(source, out, check=True, texts=None, texts_from=None, command=No
     The graph is checked with ``onnx.checker`` (full check) and, with ``check``, run in ONNX Runtime
     on :data:`zoo.export.restore.PROBE_TEXTS` through its own ``tokenizer.py``, against the
     SavedModel's outputs on the same texts; ValueError if they differ by more than :data:`TOLERANCE`.
-    ``texts`` (described by ``texts_from``) are compared too and the result recorded (not enforced).
+    With ``check_data`` (a data folder), :func:`data_texts` ``(kind, check_data, check_count)`` are
+    compared too and the result recorded in the metrics and model card (not enforced).
     Returns the metrics written to ``metrics.json``.
     """
     from zoo.export import atomic_write_dir, folder_size, write_files
@@ -426,7 +427,7 @@ def export_onnx(source, out, check=True, texts=None, texts_from=None, command=No
 
     started = time.perf_counter()
     saved_dir = saved_model_folder(source)
-    restored = restore(saved_dir)
+    restored = restore(saved_dir, check=not check)  # with check, the ONNX model is compared with the SavedModel below
     if restored.kind == "classifier":
         model = classifier_graph(restored.members)
         vocabulary = {"kind": "words", "tokens": restored.vocabulary, "max_length": restored.max_length}
@@ -435,6 +436,9 @@ def export_onnx(source, out, check=True, texts=None, texts_from=None, command=No
         vocabulary = {"kind": "characters", "characters": restored.vocabulary}
     else:
         raise ValueError(f"{saved_dir} holds a {restored.kind} model; ONNX export takes classifiers and generators.")
+    texts = texts_from = None
+    if check_data:
+        texts, texts_from = data_texts(restored.kind, check_data, check_count)
     metrics = {
         "command": command, "source": str(saved_dir), "kind": restored.kind, "opset": OPSET,
         "nodes": dict(sorted(collections.Counter(node.op_type for node in model.graph.node).items())),
@@ -461,6 +465,27 @@ def export_onnx(source, out, check=True, texts=None, texts_from=None, command=No
 
     atomic_write_dir(out, write)
     return metrics
+
+
+def data_texts(kind, data_dir, count):
+    """Real texts to check an export on: the first ``count`` IMDB test reviews (raw bytes, as the
+    archive holds them) for a classifier, or ``count`` pieces of 1,000 characters of the Tiny
+    Shakespeare test split for a generator. Returns ``(texts, description)``."""
+    import itertools
+
+    if kind == "classifier":
+        from zoo.data import imdb
+
+        path = imdb.source(data_dir)
+        records = imdb._records_from_dir(path) if path.is_dir() else imdb._records_from_archive(path)
+        reviews = (raw for groups, raw in records if len(groups) == 4 and groups[0] == "test")
+        texts = list(itertools.islice(reviews, count))
+        return texts, f"the first {len(texts):,} IMDB test reviews, raw bytes"
+    from zoo.data import shakespeare
+
+    test = shakespeare.load(data_dir)["test"]
+    texts = [test[i : i + 1000] for i in range(0, len(test), 1000)][:count]
+    return texts, f"Tiny Shakespeare's test split in {len(texts)} pieces of up to 1,000 characters, each from a zero state"
 
 
 def _version(package):
@@ -564,7 +589,7 @@ def step(ids):  # feed ids, carry the states; returns the logits after the last 
     return logits[0, -1]
 
 rng = np.random.default_rng(0)
-logits = step([chars.index(c) + 1 for c in "ROMEO:\n" if c in chars])
+logits = step([chars.index(c) + 1 for c in "ROMEO:\\n" if c in chars])
 text = ""
 for _ in range(200):
     scaled = logits[1:] / 0.8  # temperature 0.8; id 0 is padding, never emitted
