@@ -176,6 +176,25 @@ def test_gru_reset_after_bias_rows_become_wb_and_rb():
     assert list(out["B"]) == [1.0] * 6 + [2.0] * 6
 
 
+@pytest.mark.parametrize("cell, options", [("gru", {"activation": "relu", "recurrent_activation": "tanh"}),
+                                           ("peephole_lstm", {"activation": "relu", "recurrent_activation": "tanh"})])
+def test_other_keras_activations_become_onnx_activations(cell, options):
+    import onnxruntime
+
+    model = build_classifier(cell, vocab_size=12, embedding_dim=5, units=4, bidirectional=True, **options)
+    randomize(model, 7)
+    session = onnxruntime.InferenceSession(zoo_onnx.classifier_graph([model]).SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    want = model(IDS.astype("int32"), training=False).numpy()[:, 0]
+    np.testing.assert_allclose(session.run(None, {"token_ids": IDS, "lengths": LENGTHS})[0], want, atol=1e-5)
+
+
+def test_an_activation_onnx_recurrent_ops_lack_is_refused():
+    model = build_classifier("gru", vocab_size=12, embedding_dim=5, units=4, recurrent_activation="hard_sigmoid")
+    with pytest.raises(ValueError, match="activation 'hard_sigmoid' has no ONNX recurrent equivalent"):
+        zoo_onnx.classifier_graph([model])
+
+
 def test_second_order_cell_is_refused_with_a_clear_error():
     model = build_classifier("second_order", vocab_size=12, embedding_dim=5, units=4)
     with pytest.raises(ValueError, match="'second_order' cell has no ONNX operator"):

@@ -44,6 +44,7 @@ KERAS_GATES = {"elman": "h", "gru": "zrh", "peephole_lstm": "ifco"}
 ONNX_GATES = {"elman": "h", "gru": "zrh", "peephole_lstm": "iofc"}
 ONNX_PEEPHOLES = "iof"
 OPS = {"elman": "RNN", "gru": "GRU", "peephole_lstm": "LSTM"}
+ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}  # Keras name -> ONNX recurrent activation
 
 
 def cell_kind(cell):
@@ -118,9 +119,23 @@ def cell_weights(cell):
     attributes = {"hidden_size": cell.units}
     if kind == "elman":
         attributes["activations"] = [cell.activation.capitalize()]
+    else:  # ONNX's f (gates), g (candidate) and, for LSTM, h (output): Keras' recurrent_activation, activation
+        names = [cell.recurrent_activation, cell.activation] + ([cell.activation] if kind == "peephole_lstm" else [])
+        attributes["activations"] = [_activation(cell, fn) for fn in names]
     if kind == "gru":
         attributes["linear_before_reset"] = int(cell.reset_after)
     return kind, weights, attributes
+
+
+def _activation(cell, fn):
+    import keras
+
+    name = keras.activations.serialize(fn)
+    name = name if isinstance(name, str) else getattr(fn, "__name__", repr(fn))
+    if name not in ACTIVATIONS:
+        raise ValueError(f"cell {cell.name!r}: activation {name!r} has no ONNX recurrent equivalent here; "
+                         f"exported: {', '.join(sorted(ACTIVATIONS))}.")
+    return ACTIVATIONS[name]
 
 
 class Graph:
