@@ -19,26 +19,28 @@ def _stable_hash(word):
     return zlib.crc32(word.encode("utf-8"))
 
 
-def tokenize(texts, batch_size=2048):
-    """The tokens the vectorizer sees: ``standardize_text`` then whitespace split."""
+def tokenize(texts, batch_size=2048, standardize=standardize_text):
+    """The tokens the vectorizer sees: ``standardize`` then whitespace split."""
     tokens = []
     for start in range(0, len(texts), batch_size):
-        batch = standardize_text(tf.constant(list(texts[start : start + batch_size]))).numpy()
+        batch = standardize(tf.constant(list(texts[start : start + batch_size]))).numpy()
         tokens += [s.decode("utf-8").split() for s in batch]
     return tokens
 
 
-def word2vec_matrix(texts, vocabulary, dim, epochs=5, window=5, min_count=3, seed=0, scale=0.05):
+def word2vec_matrix(texts, vocabulary, dim, epochs=5, window=5, min_count=3, seed=0, scale=0.05,
+                    standardize=standardize_text):
     """A (len(vocabulary), dim) float32 embedding matrix from word2vec (CBOW) trained on ``texts``.
 
     Rows of words word2vec did not keep (rarer than ``min_count``; when no word is that frequent, as
     in toy corpora, every word is kept) and of the special tokens
     (padding, out-of-vocabulary) are drawn from N(0, scale); padding's row is zero. Trained with one
-    worker and a fixed hash, so the same texts and seed give the same matrix.
+    worker and a fixed hash, so the same texts and seed give the same matrix. ``standardize``: the
+    vectorizer's standardization (the words are its output split on whitespace).
     """
     from gensim.models import Word2Vec
 
-    sentences = tokenize(texts)
+    sentences = tokenize(texts, standardize=standardize)
     counts = {}
     for sentence in sentences:
         for word in sentence:

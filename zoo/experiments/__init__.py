@@ -47,8 +47,11 @@ from zoo.layers import OneHot, Recurrent
 from zoo.models.classifier import build_classifier
 from zoo.training import _write_json
 from zoo.validation import one_of, positive_int
+from zoo.experiments.points import AXES, _cached, _jsonable, _log, _point, _point_settings  # noqa: F401
+from zoo.experiments import exact_length as exact_length_experiment
+from zoo.experiments.reviews import PreparedText, load_reviews, prepare_text, token_ids  # noqa: F401
 
-EXPERIMENTS = ("seq_length", "gradients", "exploding", "grammars", "adding", "tomita")
+EXPERIMENTS = ("seq_length", "gradients", "exploding", "grammars", "adding", "tomita", "exact_length")
 SIDES = ("start", "end")
 GRAMMARS = ("reber", "embedded_reber")
 TEST_SEED = 1_000_003  # test data of the synthetic tasks: never a training seed
@@ -56,9 +59,6 @@ TEST_SEED = 1_000_003  # test data of the synthetic tasks: never a training seed
 
 # Budgets: configuration as data. The grid axes (cells, lengths, sides, seeds, grammars) are not part of a
 # point's settings, so a grid can grow (another seed, another length) without invalidating finished points.
-
-AXES = ("cells", "lengths", "sides", "seeds", "grammars")
-
 
 @dataclasses.dataclass(frozen=True)
 class SeqLengthSettings:
@@ -164,6 +164,7 @@ class Budget:
     grammars: GrammarSettings
     adding: AddingSettings
     tomita: TomitaSettings = TomitaSettings()
+    exact_length: exact_length_experiment.ExactLengthSettings = exact_length_experiment.ExactLengthSettings()
     description: str = ""
 
 
@@ -179,6 +180,12 @@ BUDGETS = {
         GrammarSettings(seeds=(0,), max_sequences=5000),
         AddingSettings(seeds=(0,), steps=200, eval_every=50),
         TomitaSettings(seeds=(0,), max_strings=2000),
+        exact_length_experiment.ExactLengthSettings(
+            lengths=(20, 100, 500), seeds=(0,), strict_min_tokens=500, tables=(
+                ("strict", "learned", ("start", "end")), ("per_length", "learned", ("end",))),
+            train_reviews=500, validation_reviews=200, test_reviews=500, vocab_size=5000, embedding_dim=16,
+            units=16, epochs=2, gradient_length=500, gradient_batch=32,
+        ),
         description="The **quick** budget checks that every experiment runs end to end in minutes: 2,000 training "
         "reviews, 16 units, one epoch, three lengths, one seed; Reber strings up to 5,000; 200 adding-problem steps; "
         "Tomita strings up to 2,000. Its models barely train: do not read conclusions into its numbers.",
@@ -204,60 +211,6 @@ BUDGETS = {
         "their 105 points take about 9 CPU-minutes.",
     ),
 }
-
-
-def _point_settings(settings, **extra):
-    """A settings dataclass without its grid axes, as JSON-ready data."""
-    data = {k: v for k, v in dataclasses.asdict(settings).items() if k not in AXES}
-    return _jsonable({**data, **extra})
-
-
-def _jsonable(data):
-    return json.loads(json.dumps(data))
-
-
-def _point(path, settings, compute_fn, compute=True):
-    """The result stored at ``path``, else (``compute``) ``compute_fn()`` timed and stored there, else None.
-
-    Raises:
-        ValueError: if the stored result was computed with other settings.
-    """
-    path = Path(path)
-    if path.exists():
-        stored = json.loads(path.read_text())
-        old = stored.get("settings", {})
-        if old != settings:
-            differ = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            raise ValueError(
-                f"{path} was computed with other settings (differing: {', '.join(differ)}); delete it, or write the "
-                "results elsewhere (--out), to recompute."
-            )
-        return stored
-    if not compute:
-        return None
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = compute_fn()
-    result = {**result, "settings": settings, "seconds": time.perf_counter() - wall,
-              "cpu_seconds": time.process_time() - cpu}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_json(path, result)
-    return result
-
-
-def _log(experiment, what, result):
-    print(f"[{experiment}] {what} ({result['seconds']:.0f} s, {result['cpu_seconds']:.0f} s CPU)", flush=True)
-
-
-def _cached(fn):
-    """A zero-argument function computed on first call only (the IMDB data, loaded only if a point needs it)."""
-    box = []
-
-    def get():
-        if not box:
-            box.append(fn())
-        return box[0]
-
-    return get
 
 
 # Cells by spec: "gru", or "second_order(rank=16)" with keyword arguments for the cell.
@@ -306,52 +259,6 @@ def truncate(sequences, max_length, side="start"):
         kept = seq[:max_length] if side == "start" else seq[max(len(seq) - max_length, 0) :]
         out[i, : len(kept)] = kept
     return out
-
-
-def token_ids(vectorizer, texts, chunk=1024):
-    """Every token id of each text (no truncation), as a list of int32 arrays."""
-    out = []
-    for start in range(0, len(texts), chunk):
-        ids = vectorizer(tf.constant(list(texts[start : start + chunk]))).numpy()
-        out += [row[: np.count_nonzero(row)].astype(np.int32) for row in ids]  # 0 is only padding (1 is OOV)
-    return out
-
-
-@dataclasses.dataclass(frozen=True)
-class PreparedText:
-    """Tokenized splits: ``tokens[split]`` (ragged id arrays), ``labels[split]``, and the vocabulary size."""
-
-    tokens: dict
-    labels: dict
-    vocab_size: int
-
-
-def load_reviews(data_dir=None):
-    """IMDB's train / validation (whole movies held out, seed 0) / test splits (``zoo.data.imdb.load``)."""
-    from zoo.data import imdb
-
-    return imdb.load(data_dir, validation_split=0.1, seed=0)
-
-
-def prepare_text(reviews, settings, seed=0):
-    """Subsample ``reviews`` (``{"train", "validation", "test"}`` of ``zoo.data.imdb.Reviews``, or anything with
-    ``texts``, ``labels`` and ``take``) as ``settings`` asks, adapt the vectorizer on the training texts only and
-    tokenize every split. The same ``seed`` gives every point the same data."""
-    rng = np.random.default_rng(seed)
-    picked = {}
-    for split, n in (("train", settings.train_reviews), ("validation", settings.validation_reviews),
-                     ("test", settings.test_reviews)):
-        split_reviews = reviews[split]
-        if not len(split_reviews):
-            raise ValueError(f"the {split!r} split holds no reviews.")
-        index = np.sort(rng.permutation(len(split_reviews))[:n]) if 0 < n < len(split_reviews) else None
-        picked[split] = split_reviews if index is None else split_reviews.take(index)
-    vectorizer = text.make_vectorizer(picked["train"].texts, settings.vocab_size)
-    return PreparedText(
-        tokens={split: token_ids(vectorizer, r.texts) for split, r in picked.items()},
-        labels={split: np.asarray(r.labels, np.float32) for split, r in picked.items()},
-        vocab_size=int(vectorizer.vocabulary_size()),
-    )
 
 
 def imdb_run_dir(work_dir, cell, side, length, seed):
@@ -757,6 +664,9 @@ def run_all(budget, results_dir, work_dir, reviews=None, data_dir=None, only=EXP
         one_of("experiment", name, EXPERIMENTS)
     prepared = _cached(lambda: prepare_text(reviews if reviews is not None else load_reviews(data_dir),
                                             budget.seq_length))
+    exact_prepared = _cached(lambda: exact_length_experiment.prepare(
+        reviews if reviews is not None else load_reviews(data_dir, unsup=True), budget.exact_length,
+        cache_dir=Path(work_dir) / "exact_length"))
     runners = {
         "seq_length": lambda go: run_seq_length(budget.seq_length, results_dir, work_dir, prepared, go),
         "gradients": lambda go: run_gradients(budget.gradients, budget.seq_length, results_dir, work_dir, prepared, go),
@@ -764,6 +674,11 @@ def run_all(budget, results_dir, work_dir, reviews=None, data_dir=None, only=EXP
         "grammars": lambda go: run_grammars(budget.grammars, results_dir, go),
         "adding": lambda go: run_adding(budget.adding, results_dir, go),
         "tomita": lambda go: run_tomita(budget.tomita, results_dir, go),
+        "exact_length": lambda go: {  # the gradients first: they train the seed-0 models they need, points of the grid
+            "gradients": exact_length_experiment.run_gradients(budget.exact_length, results_dir, work_dir,
+                                                               exact_prepared, go),
+            "points": exact_length_experiment.run(budget.exact_length, results_dir, work_dir, exact_prepared, go),
+        },
     }
     return {name: runners[name](compute and name in only) for name in EXPERIMENTS}
 
@@ -1118,8 +1033,10 @@ def _timing_rows(results):
     rows = []
     for name in EXPERIMENTS:
         points = results.get(name)
-        if isinstance(points, dict):  # exploding: {"runs": [...], "through_time": {...}}
+        if isinstance(points, dict) and "runs" in points:  # exploding: {"runs": [...], "through_time": {...}}
             points = points.get("runs", []) + ([points["through_time"]] if "through_time" in points else [])
+        elif isinstance(points, dict):  # exact_length: {"points": [...], "gradients": [...]}
+            points = [p for part in points.values() for p in part]
         if points:
             rows.append((name, len(points), sum(p["seconds"] for p in points), sum(p["cpu_seconds"] for p in points)))
     return rows
