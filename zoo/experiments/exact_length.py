@@ -18,12 +18,18 @@ reviews (44 of the 25,000 test reviews) reach 1,000 tokens.
 """
 
 import dataclasses
+import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.experiments.points import jsonable, point_settings
+
+NAME = "exact_length"
+PART = "Short-term memory on IMDB"
+TITLE = "Exact-length reviews: the notes' protocol, no padding, no mask"
 PROTOCOLS = ("strict", "per_length")
 EMBEDDINGS = ("word2vec", "learned")
 SIDES = ("start", "end")
@@ -77,10 +83,13 @@ class ExactLengthSettings:
 
     cells: tuple = ("elman", "gru", "peephole_lstm")
     lengths: tuple = (10, 20, 50, 100, 200, 500, 1000)
-    seeds: tuple = (0, 1, 2)
-    # (protocol, embedding, sides) in the order they are computed, so an interrupted grid holds whole tables.
-    tables: tuple = (("strict", "word2vec", SIDES), ("per_length", "word2vec", ("end",)),
-                     ("strict", "learned", ("end",)))
+    # (protocol, embedding, side, seeds) in the order they are computed: the tables' seeds interleaved, so a run
+    # cut short holds whole seeds of the main tables. A table is the points of one (protocol, embedding, side).
+    schedule: tuple = (
+        ("strict", "word2vec", "end", (0,)), ("per_length", "word2vec", "end", (0,)),
+        ("strict", "word2vec", "end", (1, 2)), ("per_length", "word2vec", "end", (1, 2)),
+        ("strict", "word2vec", "start", (0, 1, 2)), ("strict", "learned", "end", (0, 1, 2)),
+    )
     strict_min_tokens: int = 1000  # the strict protocol keeps only reviews this long, at every N
     train_reviews: int = 1000  # per point, a seeded subsample (seed 0) of the filtered training reviews; 0: all
     validation_reviews: int = 300  # of the filtered (by-movie) validation reviews
@@ -95,6 +104,25 @@ class ExactLengthSettings:
     word2vec_epochs: int = 5
     gradient_length: int = 1000  # the gradient-norm curves: strict test reviews cut to their last N tokens
     gradient_batch: int = 64
+
+
+BUDGETS = {
+    "quick": ExactLengthSettings(
+        lengths=(20, 100, 500), strict_min_tokens=500,
+        schedule=(("strict", "learned", "end", (0,)), ("strict", "learned", "start", (0,)),
+                  ("per_length", "learned", "end", (0,))),
+        train_reviews=500, validation_reviews=200, test_reviews=500, vocab_size=5000, embedding_dim=16, units=16,
+        epochs=2, gradient_length=500, gradient_batch=32,
+    ),
+    "full": ExactLengthSettings(),
+}
+NOTES = {
+    "full": "The exact-length experiment, added later, was sized from timed points to finish in about 90 minutes on "
+    "a share of 2 CPU cores used by 8 agents at once (about a third of a core measured): 64 units, at most 10 epochs "
+    "with early stopping (patience 2) on the validation loss, at most 1,000/300/1,000 training/validation/test "
+    "reviews per point, 3 seeds; keeping the start is run for the strict protocol with word2vec only, the embedding "
+    "learned from scratch for the strict protocol keeping the end only.",
+}
 
 
 def protocol_data(prepared, settings, protocol, length, side):
@@ -194,7 +222,6 @@ def point_name(protocol, embedding, cell, side, length, seed):
 def train_point(prepared, settings, protocol, embedding, cell, side, length, seed, run_dir):
     """Train one point's classifier in ``run_dir`` (resumed if unfinished). Returns ``(model, data)``."""
     from zoo import training
-    from zoo.experiments.points import _jsonable, _point_settings
 
     data = protocol_data(prepared, settings, protocol, length, side)
     config = training.TrainConfig(
@@ -202,11 +229,9 @@ def train_point(prepared, settings, protocol, embedding, cell, side, length, see
         patience=settings.patience, monitor="val_loss", seed=seed, verbose="0",
     )
     run_dir = Path(run_dir)
-    wanted = _jsonable({"settings": _point_settings(settings), "point": [protocol, embedding, cell, side, length, seed],
+    wanted = jsonable({"settings": point_settings(settings), "point": [protocol, embedding, cell, side, length, seed],
                         "train": dataclasses.asdict(config)})
     if (run_dir / "config.json").exists():
-        import json
-
         if json.loads((run_dir / "config.json").read_text()) != wanted:
             raise ValueError(f"{run_dir} holds a run of other settings; delete it to retrain.")
     training.write_config(run_dir, **wanted)
@@ -235,50 +260,28 @@ def evaluate_point(prepared, settings, protocol, embedding, cell, side, length, 
     }
 
 
-def points(settings):
-    """Every point's arguments ``(protocol, embedding, cell, side, length, seed)``, table by table and in each
-    seed by seed (so a partial grid holds whole tables and seeds).
+def grid(settings):
+    """Every accuracy point's arguments ``(protocol, embedding, cell, side, length, seed)`` in ``schedule`` order.
 
     The per-length protocol's points at ``strict_min_tokens`` or more are left out: the strict protocol's
     points of that length hold the same reviews cut the same way (when the review caps are above the strict
-    counts, as in every budget here; the report checks).
+    counts, as in every budget here; the report shows the counts).
     """
-    out = []
-    for protocol, embedding, sides in settings.tables:
-        for seed in settings.seeds:
-            for side in sides:
-                for cell in settings.cells:
-                    for length in settings.lengths:
-                        if protocol == "strict" and length > settings.strict_min_tokens:
-                            continue
-                        if protocol == "per_length" and length >= settings.strict_min_tokens:
-                            continue
-                        out.append((protocol, embedding, cell, side, length, seed))
-    return out
+    return [(protocol, embedding, cell, side, length, seed)
+            for protocol, embedding, side, seeds in settings.schedule for seed in seeds
+            for cell in settings.cells for length in settings.lengths
+            if length <= settings.strict_min_tokens and not (protocol == "per_length"
+                                                               and length == settings.strict_min_tokens)]
+
+
+def tables(settings):
+    """The distinct ``(protocol, embedding, side)`` of the schedule, in order."""
+    return tuple(dict.fromkeys((protocol, embedding, side) for protocol, embedding, side, _ in settings.schedule))
 
 
 def embeddings(settings):
-    """The embeddings the tables use, in order."""
-    return tuple(dict.fromkeys(embedding for _, embedding, _ in settings.tables))
-
-
-def run(settings, results_dir, work_dir, prepared, compute=True):
-    """Each point's result, computed (``compute``) or read from ``results_dir/exact_length/``. ``prepared``: a
-    zero-argument function returning the :class:`Prepared` data (called only when a point must be computed)."""
-    from zoo.experiments.points import _log, _point, _point_settings
-
-    results = []
-    for args in points(settings):
-        path = Path(results_dir) / "exact_length" / f"{point_name(*args)}.json"
-        fresh = not path.exists()
-        result = _point(path, _point_settings(settings),
-                        lambda args=args: evaluate_point(prepared(), settings, *args, work_dir), compute)
-        if result is not None:
-            if fresh:
-                _log("exact_length", f"{point_name(*args)}: test accuracy {result['test_accuracy']:.3f} "
-                     f"({result['train_reviews']} train reviews, {result['epochs']} epochs)", result)
-            results.append(result)
-    return results
+    """The embeddings the schedule uses, in order."""
+    return tuple(dict.fromkeys(embedding for _, embedding, _, _ in settings.schedule))
 
 
 def gradient_curves(prepared, settings, embedding, cell, work_dir):
@@ -302,21 +305,163 @@ def gradient_curves(prepared, settings, embedding, cell, work_dir):
             "untrained": [float(v) for v in before[::-1]], "trained": [float(v) for v in after[::-1]]}
 
 
-def run_gradients(settings, results_dir, work_dir, prepared, compute=True):
-    """Per embedding and cell, :func:`gradient_curves`, computed (``compute``) or read from
-    ``results_dir/exact_length_gradients/``."""
-    from zoo.experiments.points import _log, _point, _point_settings
+def points(settings):
+    """The gradient curves first (they train the seed-0 models they need, points of the grid), then the grid."""
+    return [(f"exact_length_gradients/{embedding}-{cell}", ("gradients", embedding, cell))
+            for embedding in embeddings(settings) for cell in settings.cells] + [
+        (f"exact_length/{point_name(*args)}", ("accuracy", *args)) for args in grid(settings)]
 
-    results = []
-    for embedding in embeddings(settings):
-        for cell in settings.cells:
-            path = Path(results_dir) / "exact_length_gradients" / f"{embedding}-{cell}.json"
-            fresh = not path.exists()
-            result = _point(path, _point_settings(settings),
-                            lambda e=embedding, c=cell: gradient_curves(prepared(), settings, e, c, work_dir), compute)
-            if result is not None:
-                if fresh:
-                    _log("exact_length", f"gradients {embedding} {cell}: trained last-step norm "
-                         f"{result['trained'][0]:.2e}, first-step {result['trained'][-1]:.2e}", result)
-                results.append(result)
-    return results
+
+def data_for(settings, ctx):
+    return ctx.cached("exact_length.prepared", lambda: prepare(
+        ctx.reviews(unsup="word2vec" in embeddings(settings)), settings, Path(ctx.work_dir) / "exact_length"))
+
+
+def compute(settings, ctx, kind, *args):
+    if kind == "gradients":
+        return gradient_curves(data_for(settings, ctx), settings, *args, ctx.work_dir)
+    return evaluate_point(data_for(settings, ctx), settings, *args, ctx.work_dir)
+
+
+def describe(result):
+    if "trained" in result:
+        return (f"gradients {result['embedding']} {result['cell']}: trained last-step norm {result['trained'][0]:.2e}, "
+                f"first-step {result['trained'][-1]:.2e}")
+    args = [result[k] for k in ("protocol", "embedding", "cell", "side", "length", "seed")]
+    return (f"{point_name(*args)}: test accuracy {result['test_accuracy']:.3f} ({result['train_reviews']} train "
+            f"reviews, {result['epochs']} epochs)")
+
+
+def seeds(settings):
+    used = sorted({seed for *_, table_seeds in settings.schedule for seed in table_seeds})
+    return f"IMDB exact-length {used} (model init and shuffling; review caps use seed 0)"
+
+
+def section(results, settings, ctx):
+    from zoo.experiments.gradients import norms_section
+
+    s = settings
+    curves = [r for r in results if "trained" in r]
+    accuracy = [r for r in results if "trained" not in r]
+    intro = [
+        "The notes' experiment as written (issue 26): no sequence is padded and no mask is made. Tokens are words "
+        "and punctuation marks (`standardize_with_punctuation`; with the zoo's usual standardization, which drops "
+        "punctuation, only 57 of IMDB's 22,486 training reviews here reach 1,000 tokens). **Strict**: only the reviews of at least "
+        f"{s.strict_min_tokens:,} tokens, in every split, each cut to exactly N tokens (its first N, or its last N): "
+        "the same reviews at every N. **Per length**: at each N every review of at least N tokens, cut to exactly N; "
+        f"at N = {s.strict_min_tokens:,} that is the strict protocol's data, so that column repeats the strict points.",
+        "",
+        f"Model: embedding {s.embedding_dim} (no mask) -> one recurrent layer of {s.units} units -> its last step -> "
+        f"sigmoid; vocabulary {s.vocab_size:,} (adapted on the training texts). The embedding is either **learned** "
+        "from scratch or **word2vec**: CBOW vectors learned from the training and unlabelled reviews "
+        f"({s.word2vec_epochs} epochs; labels never used), kept fixed. Adam (learning rate {s.learning_rate}, clipnorm "
+        f"1, batch {s.batch_size}), at most {s.epochs} epochs, early stopping after {s.patience} epochs without a "
+        "lower loss on the validation split (whole movies held out from training, filtered the same way); the best "
+        f"epoch's model is tested. At most {s.train_reviews:,} / {s.validation_reviews:,} / {s.test_reviews:,} "
+        "training / validation / test reviews per point (a seeded subsample, the same for every cell and seed).",
+        "",
+    ]
+    return intro + _accuracy_section(accuracy, s, ctx) + [
+        "#### Gradients through time on the same reviews", "",
+        f"Mean over {s.gradient_batch} strict test reviews (their last {s.gradient_length} tokens, the sequences "
+        "of the table above) of ||d loss_i / d x_t||, x_t the embedded token at step t, for the untrained "
+        f"classifier and the strict model trained on them (end kept, N = {s.gradient_length}, seed 0).", "",
+        *norms_section(curves, ctx.assets, ctx.plots, "exact_length_gradients",
+                       lambda r: f"{r['cell']}, {r['embedding']}")]
+
+
+def _stats(records):
+    values = np.array([r["test_accuracy"] for r in records], np.float64)
+    std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    return float(values.mean()), std, len(values)
+
+
+def _cell_text(records):
+    mean, std, n = _stats(records)
+    return f"{mean:.3f}" + (f" ± {std:.3f}" if n > 1 else "") + ("" if n == 3 else f" ({n})")
+
+
+def behind(gated, simple):
+    """Whether ``simple``'s mean accuracy is below ``gated``'s by more than twice the standard error of the
+    difference (over seeds; seed spreads as they are measured); None with fewer than two seeds on a side."""
+    (mg, sg, ng), (ms, ss, ns) = _stats(gated), _stats(simple)
+    if ng < 2 or ns < 2:
+        return None
+    return mg - ms > 2 * np.sqrt(sg**2 / ng + ss**2 / ns)
+
+
+def _accuracy_section(results, s, ctx):
+    from zoo.experiments.report import findings, group
+    from zoo.plots import plot_panels
+
+    if not results:
+        return ["_No finished points._", ""]
+    groups = group(results, "protocol", "embedding", "side", "cell", "length")
+    lines, found, panels = [], [], []
+    for protocol, embedding, side in tables(s):
+        def points_at(cell, n, protocol=protocol, embedding=embedding, side=side):
+            key = (protocol if n < s.strict_min_tokens else "strict", embedding, side, cell, n)
+            return groups.get(key, [])
+
+        lengths = [n for n in s.lengths if any(points_at(c, n) for c in s.cells)]
+        if not lengths:
+            continue
+        title = f"{'Strict' if protocol == 'strict' else 'Per length'}, {embedding} embedding, keeping the {side}"
+        lines += [f"**{title}**: test accuracy, mean ± sample std over seeds (a count in brackets where fewer than "
+                  "3 seeds finished):", "",
+                  "| | " + " | ".join(f"N = {n}" for n in lengths) + " |", "|---|" + "---|" * len(lengths)]
+        counts = []
+        for n in lengths:
+            first = next(r for c in s.cells for r in points_at(c, n))
+            counts.append(f"{first['train_reviews']:,} / {first['validation_reviews']:,} / {first['test_reviews']:,}")
+        lines.append("| reviews (train / val / test) | " + " | ".join(counts) + " |")
+        for cell in s.cells:
+            lines.append(f"| {cell} | " + " | ".join(_cell_text(points_at(cell, n)) if points_at(cell, n) else "-"
+                                                   for n in lengths) + " |")
+        lines.append("")
+        found += _gap_findings(title, {n: {c: points_at(c, n) for c in s.cells if points_at(c, n)} for n in lengths})
+        curves = []
+        for i, cell in enumerate(s.cells):
+            ns = [n for n in lengths if points_at(cell, n)]
+            stats = [_stats(points_at(cell, n)) for n in ns]
+            curves.append({"x": ns, "y": [m for m, _, _ in stats],
+                           "yerr": [0.0 if np.isnan(sd) else sd for _, sd, _ in stats], "label": cell,
+                           "color": f"C{i}", "marker": "o"})
+        panels.append({"title": title.lower().replace(" embedding, keeping the", ","), "xlabel": "N (tokens)",
+                       "ylabel": "test accuracy", "xscale": "log", "xticks": lengths, "lines": curves,
+                       "hlines": [(0.5, "chance")]})
+    ctx.plots.append(plot_panels(panels, ctx.assets / "exact_length.png", columns=min(len(panels), 2)))
+    return [*findings(found), *lines, f"![accuracy against N, exact-length reviews]({ctx.assets.name}/exact_length.png)",
+            ""]
+
+
+def _gap_findings(title, by_length, simple="elman"):
+    """One table's finding: per N, the simple RNN's mean accuracy minus the best other cell's, where it is behind
+    beyond twice the standard error of that difference, and whether the table is at chance. ``by_length``:
+    ``{N: {cell: point results}}``."""
+    verdicts = []
+    for n, by_cell in by_length.items():
+        others = [(c, points) for c, points in by_cell.items() if c != simple]
+        if simple not in by_cell or not others:
+            continue
+        best, best_points = max(others, key=lambda item: _stats(item[1])[0])
+        gap = _stats(best_points)[0] - _stats(by_cell[simple])[0]
+        verdicts.append((n, best, gap, behind(best_points, by_cell[simple])))
+    if not verdicts:
+        return []
+    every = [r for by_cell in by_length.values() for points in by_cell.values() for r in points]
+    test_n = int(np.median([r["test_reviews"] for r in every]))
+    chance = 2 * np.sqrt(0.25 / max(test_n, 1))
+    best_all = max(_stats(points)[0] for by_cell in by_length.values() for points in by_cell.values())
+    behind_at = [n for n, _, _, b in verdicts if b]
+    text = (f"{title}: {simple} minus the best other cell, by N: "
+            + ", ".join(f"{n}: {-gap * 100:+.1f} points ({best})" for n, best, gap, _ in verdicts) + ". ")
+    if any(b is None for *_, b in verdicts):
+        text += "Where fewer than two seeds finished, the gap is not tested. "
+    text += (f"{simple} is behind by more than twice the standard error of the gap (over seeds) at N = "
+             f"{', '.join(map(str, behind_at))}." if behind_at else
+             f"{simple} is nowhere behind by more than twice the standard error of the gap (over seeds).")
+    if best_all < 0.5 + chance:
+        text += (f" No cell's mean reaches 0.5 + {chance:.3f} (twice the standard error of an accuracy on "
+                 f"{test_n:,} test reviews): the whole table is at chance.")
+    return [text]
