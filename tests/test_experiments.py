@@ -184,3 +184,26 @@ def test_only_tomita_computes_the_tomita_points_alone(tmp_path, monkeypatch):
     assert [p.name for p in (results / "tomita").iterdir()] == ["tomita1-elman-seed0.json"]
     assert sorted(p.name for p in results.iterdir()) == ["run.json", "tomita"]
     assert "| 1: `1*` | " in out.read_text()
+
+
+def test_an_interrupted_run_keeps_its_points_and_writes_the_report(tmp_path, monkeypatch):
+    calls = []
+
+    def compute(settings, ctx, cell, length, seed):
+        calls.append(seed)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return {"cell": cell, "length": length, "seed": seed, "test_mse": 0.5, "beats": False, "curve": [[4, 0.5]],
+                "baseline_mse": synthetic.ADDING_BASELINE_MSE}
+
+    monkeypatch.setattr(adding, "compute", compute)
+    budget = experiments.Budget("tiny", {**TINY.settings,
+                                         "adding": experiments.dataclasses.replace(TINY["adding"], seeds=(0, 1))})
+    out = tmp_path / "experiments.md"
+    argv = ["--budget", "tiny", "--out", str(out), "--work-dir", str(tmp_path / "work"), "--only", "adding"]
+    assert experiments.main(argv, budgets={"tiny": budget}) == 130
+    results = tmp_path / "experiments" / "results"
+    assert [p.name for p in (results / "adding").iterdir()] == ["elman-6-seed0.json"]
+    run = json.loads((results / "run.json").read_text())[-1]
+    assert run["interrupted"] and run["only"] == ["adding"]
+    assert "before every point was computed" in out.read_text()

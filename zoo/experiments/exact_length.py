@@ -463,5 +463,20 @@ def _gap_findings(title, by_length, simple="elman"):
              f"{simple} is nowhere behind by more than twice the standard error of the gap (over seeds).")
     if best_all < 0.5 + chance:
         text += (f" No cell's mean reaches 0.5 + {chance:.3f} (twice the standard error of an accuracy on "
-                 f"{test_n:,} test reviews): the whole table is at chance.")
+                 f"{test_n:,} test reviews): the whole table is at chance, and says nothing about memory.")
+        return [text]
+    tail = []  # the longest run of the largest N at which the simple RNN is behind
+    for n, _, _, b in reversed(verdicts):
+        if not b:
+            break
+        tail.insert(0, n)
+    if tail:
+        text += f" The notes' expectation (the simple RNN falls behind as N grows) holds here from N = {tail[0]} on."
+    elif behind_at:
+        text += (" The notes' expectation (the simple RNN falls behind as N grows) does not hold here: it is behind "
+                 "only at smaller N, not at the largest.")
+    elif all(b is not None for *_, b in verdicts):
+        text += " The notes' expectation (the simple RNN falls behind as N grows) is not seen here."
+    else:
+        text += " Too few seeds to test the notes' expectation (the simple RNN falls behind as N grows)."
     return [text]
