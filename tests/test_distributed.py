@@ -332,7 +332,7 @@ def test_mirrored_strategy_splits_each_batch_over_local_devices(keras_fit, tmp_p
 @pytest.mark.slow
 def test_zoo_train_on_two_workers_writes_one_run_folder_and_export_and_matches_one_device(tmp_path):
     from tests.data.test_imdb import make_archive
-    from tests.tasks.test_sentiment import TINY
+    from tests.tasks.test_imdb_classifier import TINY
 
     archive = make_archive(tmp_path)
     zoo = ["-m", "zoo", "train", "sentiment", "--data-dir", str(archive), *TINY]

@@ -44,9 +44,12 @@ def default_model_dir(task):
 def _train(args):
     import json
 
-    task = args.task_module
-    metrics = task.train(*task.from_arguments(args), command=args.command_line)
-    print(json.dumps({k: metrics[k] for k in task.REPORT if k in metrics}, indent=2))
+    from zoo import tasks, training
+
+    task = args.task_object
+    config = training.from_arguments(task.Config, args)
+    metrics = tasks.run(task, config, training.from_arguments(training.TrainConfig, args), command=args.command_line)
+    print(json.dumps({k: metrics[k] for k in task.report if k in metrics}, indent=2))
     if "export_dir" in metrics:
         print(f"exported to {metrics['export_dir']} ({metrics['export_bytes'] / 1e6:.1f} MB)")
 
@@ -66,6 +69,21 @@ def _export(args):
     checks = {k: metrics[k] for k in ("probe_check", "data_check") if k in metrics}
     print(json.dumps({"opset": metrics["opset"], "nodes": metrics["nodes"], **checks}, indent=2))
     print(f"exported to {args.out} ({metrics['folder_bytes'] / 1e6:.1f} MB)")
+
+
+def _task_arguments(parser, name):
+    """``zoo train NAME``'s flags: the task's config fields, then the trainer's, with the task's (and an
+    alias's) defaults."""
+    from zoo import tasks, training
+
+    task = tasks.get(name)
+    module = importlib.import_module(tasks.TASKS[task.name])
+    alias = tasks.ALIASES.get(name, (name, {}))[1]
+    parser.description = module.__doc__.strip() + (
+        f"\n\n`zoo train {name}` is `zoo train {task.name}` with "
+        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in alias.items()) + " by default." if alias else "")
+    training.add_task_arguments(parser, task.Config, {}, **{**task.train_defaults, **alias})
+    parser.set_defaults(func=_train, task_object=task)
 
 
 def _ensemble(args):
@@ -122,7 +140,7 @@ def load_signature(path, task):
             signature = signatures[name]
             got = signature.structured_outputs
             if set(signature.structured_input_signature[1]) == inputs and (
-                set(got) == outputs if outputs else len(got) == 1
+                outputs <= set(got) if outputs else len(got) == 1
             ):
                 return signature
     have = "; ".join(f"`{name}` {_describe(sig)}" for name, sig in signatures.items()) or "none"
@@ -206,8 +224,9 @@ def _export_config(path):
 def _translate(args):
     texts = _texts(args)
     path = _saved_model_dir(args.model, "translate")
-    task = _export_config(path).get("task")
-    if task == "addition":
+    config = _export_config(path)
+    data = config.get("data") or {"translate": "spa-eng", "addition": "addition"}.get(config.get("task"), "")
+    if data == "addition":
         from zoo.data import addition
 
         for text in texts:
@@ -215,30 +234,49 @@ def _translate(args):
     serve = load_signature(path, "translate")
     import tensorflow as tf
 
-    if task == "translate":
-        from zoo.data import translation
+    if data == "spa-eng":
+        from zoo.data.translation import standardize_source
         from zoo.export import SOURCE_TOKENS
 
-        counts = tf.strings.split(translation.standardize_source(tf.constant(texts, tf.string))).row_lengths()
+        counts = tf.strings.split(standardize_source(tf.constant(texts, tf.string))).row_lengths()
         for i, count in enumerate(counts.numpy()):
             if count > SOURCE_TOKENS:
                 print(f"zoo: warning: text {i + 1} has {count} tokens; the model reads the first {SOURCE_TOKENS} and "
                       "ignores the rest.", file=sys.stderr)
     out = serve(text=tf.constant(texts, tf.string))
     (translations,) = out.values()
-    for translation in translations.numpy():
-        print(translation.decode("utf-8"))
+    for output in translations.numpy():
+        print(output.decode("utf-8"))
 
 
-def _predict_sentiment(args):
+def _predict(args):
     import tensorflow as tf
 
+    from zoo import tasks
+
+    if args.model_dir == "sentiment":
+        path = _saved_model_dir(args.model, "sentiment")
+        load_signature(path, "sentiment")  # a model of another kind: one line naming the signatures it has
+    else:
+        if args.model:
+            raise ValueError(f"--model goes with `zoo predict sentiment`; give the folder as MODEL_DIR instead: "
+                             f"zoo predict {args.model} TEXT...")
+        path = Path(args.model_dir)
+        if not (path / "saved_model.pb").exists():
+            raise ValueError(f"no SavedModel at {path} (expected {path / 'saved_model.pb'}); MODEL_DIR is the folder a "
+                             "`zoo train` or `zoo ensemble` export wrote, e.g. runs/classifier/export.")
     texts = _texts(args)
-    serve = load_signature(args.model, "sentiment")
-    out = serve(text=tf.constant(texts, tf.string))
-    for probability, label, text in zip(out["probability"].numpy(), out["label"].numpy(), texts):
-        preview = text if len(text) <= 60 else text[:57] + "..."
-        print(f"{label.decode():8s} {probability:.4f}  {preview}")
+    try:
+        signatures = tf.saved_model.load(str(path)).signatures
+    except (tf.errors.OpError, OSError, ValueError) as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} is not a readable SavedModel ({detail}).") from None
+    for name in tasks.names():
+        task = tasks.get(name)
+        if task.serves(signatures):
+            return task.predict(signatures, texts, args)
+    have = "; ".join(f"`{name}` {_describe(sig)}" for name, sig in signatures.items()) or "none"
+    raise ValueError(f"{path} is no zoo {'/'.join(tasks.names())} export; its signatures: {have}.")
 
 
 def _serve(args):
@@ -250,21 +288,35 @@ def _serve(args):
 
 class _LazyParser(argparse.ArgumentParser):
     """A subcommand's parser whose flags come from a module imported only when that subcommand is used:
-    task modules import TensorFlow, which `zoo --help` and `zoo train --help` should not wait for."""
+    task modules import TensorFlow, which `zoo --help` and `zoo train --help` should not wait for.
+    ``setup(parser)`` adds them."""
 
-    def __init__(self, *args, module=None, setup=None, **kwargs):
+    def __init__(self, *args, setup=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pending = (module, setup) if module else None
+        self._pending = setup
 
     def parse_known_args(self, args=None, namespace=None):
         if self._pending:
-            module, setup = self._pending
-            self._pending = None
-            module = importlib.import_module(module)
-            self.description = module.__doc__.strip()
-            module.add_arguments(self)
-            self.set_defaults(**setup, task_module=module)
-        return super().parse_known_args(args, namespace)
+            setup, self._pending = self._pending, None
+            setup(self)
+        namespace, extras = super().parse_known_args(args, namespace)
+        if getattr(self, "_texts", False):  # texts after options: `zoo predict sentiment --model M text ...`
+            texts = [e for e in extras if e == "-" or self._negative_number_matcher.match(e) or not e.startswith("-")]
+            namespace.text = list(namespace.text or []) + texts
+            extras = [e for e in extras if e not in texts]
+        return namespace, extras
+
+
+def _module_arguments(module, func):
+    """A ``setup`` for :class:`_LazyParser`: ``module.add_arguments``, its docstring as the description."""
+
+    def setup(parser):
+        loaded = importlib.import_module(module)
+        parser.description = loaded.__doc__.strip()
+        loaded.add_arguments(parser)
+        parser.set_defaults(func=func, task_module=loaded)
+
+    return setup
 
 
 def _add_texts(parser, help):
@@ -272,6 +324,7 @@ def _add_texts(parser, help):
     only ``-`` followed by a letter or ``-`` starts an option."""
     parser.add_argument("text", nargs="*", help=help)
     parser._negative_number_matcher = re.compile(r"^-(?![-A-Za-z])")  # argparse's test for "not an option"
+    parser._texts = True
 
 
 def _summary(module):
@@ -280,9 +333,6 @@ def _summary(module):
     return ast.get_docstring(ast.parse(source)).partition("\n\n")[0].strip()
 
 
-# `zoo train TASK` and `zoo ensemble TASK`: the module that defines each.
-TRAIN_TASKS = {name: f"zoo.tasks.{name}" for name in ("sentiment", "generator", "seq2seq")}
-ENSEMBLES = {name: f"zoo.tasks.{name}_ensemble" for name in ("sentiment", "generator")}
 
 
 def build_parser():
@@ -296,21 +346,29 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"zoo {zoo.__version__}")
     parser.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's and absl's own log lines (as ZOO_VERBOSE=1 does); goes before COMMAND")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_LazyParser)
     cells = sub.add_parser("cells", help="list the registered recurrent cells and their weight layout")
     cells.add_argument("--units", type=int, default=4, help="units to show the weight shapes for (default 4)")
     cells.add_argument("--input-dim", type=int, default=3, help="input size to show the weight shapes for (default 3)")
     cells.set_defaults(func=_cells)
 
-    train = sub.add_parser("train", help="train a task's model (resumable; see `zoo train TASK --help`)")
+    from zoo import tasks  # the registry only: no TensorFlow
+
+    train = sub.add_parser("train", help="train a task's model on your data or a named dataset (resumable; see "
+                           "`zoo train TASK --help`)")
     train_tasks = train.add_subparsers(dest="task", metavar="TASK", required=True, parser_class=_LazyParser)
-    for name, module in TRAIN_TASKS.items():
-        train_tasks.add_parser(name, help=_summary(module), module=module, setup={"func": _train})
+    for name, module in tasks.TASKS.items():
+        train_tasks.add_parser(name, help=_summary(module), setup=lambda p, name=name: _task_arguments(p, name),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, (task, defaults) in tasks.ALIASES.items():
+        flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in defaults.items())
+        train_tasks.add_parser(name, help=f"`zoo train {task} {flags}`", setup=lambda p, name=name: _task_arguments(p, name),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     ensemble = sub.add_parser("ensemble", help="average finished runs into one exported model")
     ensemble_tasks = ensemble.add_subparsers(dest="task", metavar="TASK", required=True, parser_class=_LazyParser)
-    for name, module in ENSEMBLES.items():
-        ensemble_tasks.add_parser(name, help=_summary(module), module=module, setup={"func": _ensemble},
+    for name, module in tasks.ENSEMBLES.items():
+        ensemble_tasks.add_parser(name, help=_summary(module), setup=_module_arguments(module, _ensemble),
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
     export = sub.add_parser(
@@ -362,17 +420,23 @@ def build_parser():
     translate.add_argument("--model", help="SavedModel folder (default: saved_models/spa_eng_translator)")
     translate.set_defaults(func=_translate)
 
-    predict = sub.add_parser("predict", help="run an exported model on raw text")
-    predict_tasks = predict.add_subparsers(dest="task", metavar="TASK", required=True)
-    psent = predict_tasks.add_parser(
-        "sentiment",
-        help="positive/negative and its probability for each review",
-        description="Print the label and probability of positive for each text (arguments, or one per line on "
-        "stdin when none or '-' is given), using an exported SavedModel.",
+    predict = sub.add_parser(
+        "predict",
+        help="run any exported zoo model on texts",
+        description="Print the answer of an exported zoo model for each text (arguments, or the non-blank lines of "
+        "stdin when none or '-' is given), chosen by the model's own signatures: a classifier prints the label, its "
+        "probability (a binary model: of its second label, e.g. of positive) and the text; a regression the number; "
+        "a generator each text's continuation; a seq2seq model each text's output. `zoo predict sentiment` runs the "
+        "shipped IMDB model (or --model).",
     )
-    _add_texts(psent, "review texts (default: read the non-blank lines of stdin)")
-    psent.add_argument("--model", help="SavedModel folder (default: saved_models/imdb_sentiment)")
-    psent.set_defaults(func=_predict_sentiment)
+    predict.add_argument("model_dir", metavar="MODEL_DIR", help="an exported model's folder (e.g. <run_dir>/export), or "
+                         "`sentiment` for saved_models/imdb_sentiment")
+    _add_texts(predict, "texts (default: read the non-blank lines of stdin)")
+    predict.add_argument("--model", help="with `sentiment`: another SavedModel folder")
+    predict.add_argument("--length", type=int, default=200, help="generator: characters per continuation (default 200)")
+    predict.add_argument("--temperature", type=float, default=0.8, help="generator: sampling temperature (default 0.8)")
+    predict.add_argument("--seed", type=int, default=0, help="generator: sampling seed (default 0)")
+    predict.set_defaults(func=_predict)
 
     serve = sub.add_parser(
         "serve",

@@ -41,7 +41,10 @@ import contextlib
 import functools
 import json
 import os
+import shutil
+import tempfile
 import weakref
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -53,7 +56,8 @@ from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 from keras.src.losses.losses import LossFunctionWrapper
 
 from zoo.backend import require_tensorflow
-from zoo.training import STRATEGIES, is_chief  # noqa: F401 (part of this module's API)
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
@@ -82,6 +86,25 @@ def make_strategy(name):
             f"make_strategy('multi_worker') must run before any other TensorFlow operation (a dataset, a model, "
             f"a tensor): create the strategy first, then load data and build the model ({error})."
         ) from error
+
+
+def is_chief(strategy):
+    """Whether this process writes metrics and exports: always on one machine; the chief of a cluster."""
+    return strategy is None or strategy.extended.should_checkpoint
+
+
+@contextlib.contextmanager
+def task_folder(strategy, run_dir):
+    """The folder a task writes its run files in: ``run_dir`` on one machine and on the chief; on the other
+    workers of a cluster a temporary folder, removed at the end (their files would only repeat the chief's)."""
+    if is_chief(strategy):
+        yield Path(run_dir)
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"zoo-{Path(run_dir).name}-worker-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def strategy_from_env(environ=None):

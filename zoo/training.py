@@ -36,6 +36,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from zoo import distributed
+from zoo.distributed import STRATEGIES
 from zoo.validation import one_of, positive_int
 
 
@@ -44,7 +46,6 @@ class TrainingDiverged(RuntimeError):
 
 
 LR_SCHEDULES = ("constant", "cosine")
-STRATEGIES = ("default", "mirrored", "multi_worker")  # see zoo/distributed.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,38 +120,6 @@ def epoch_summary(history, monitor):
     best = (max if _mode(monitor) == "max" else min)(range(epochs), key=values.__getitem__)
     total = sum(history["epoch_seconds"])
     return {"best_epoch": best + 1, "epochs_run": epochs, "seconds_per_epoch": total / epochs, "training_seconds": total}
-
-
-def make_strategy(config):
-    """The ``tf.distribute`` strategy that ``config.strategy`` names, None for "default" (one device).
-
-    Call it first, before any dataset, model or tensor exists: a multi-worker strategy configures
-    TensorFlow's collective ops, which must happen at program start (``zoo.distributed.make_strategy``).
-    """
-    if config.strategy == "default":
-        return None
-    from zoo import distributed
-
-    return distributed.make_strategy(config.strategy)
-
-
-@contextlib.contextmanager
-def task_folder(strategy, run_dir):
-    """The folder a task writes its run files in: ``run_dir`` on one machine and on the chief; on the other
-    workers of a cluster a temporary folder, removed at the end (their files would only repeat the chief's)."""
-    if strategy is None or strategy.extended.should_checkpoint:
-        yield Path(run_dir)
-        return
-    folder = Path(tempfile.mkdtemp(prefix=f"zoo-{Path(run_dir).name}-worker-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def is_chief(strategy):
-    """Whether this process writes metrics and exports: always on one machine; the chief of a cluster."""
-    return strategy is None or strategy.extended.should_checkpoint
 
 
 def seed_everything(seed):
@@ -364,8 +333,6 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
     run_dir = Path(run_dir)
     if strategy is None:
         return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, None)
-    from zoo import distributed
-
     if config.accumulation_steps > 1:
         raise ValueError(
             "Gradient accumulation is not supported with a distribution strategy; got "
@@ -384,8 +351,6 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
 
 def _fit(model, train_data, validation_data, config, run_dir, files, loss, metrics, callbacks, strategy):
     """:func:`fit`, writing the run folder's files in ``files`` (``run_dir`` but on a non-chief worker)."""
-    if strategy is not None:
-        from zoo import distributed
     files.mkdir(parents=True, exist_ok=True)
     best_path = files / "best.weights.h5"
     done_path = files / "done.json"
@@ -475,21 +440,22 @@ def _parse_bool(text):
 
 
 def add_arguments(parser, config_cls, help_texts=None):
-    """Add one ``--flag`` per field of the dataclass ``config_cls`` (defaults from its fields)."""
+    """Add one ``--flag`` per field of the dataclass ``config_cls`` (defaults from its fields; help from
+    ``help_texts``, else the field's ``metadata["help"]``)."""
     help_texts = help_texts or {}
     hints = typing.get_type_hints(config_cls)
     group = parser.add_argument_group(config_cls.__name__, (config_cls.__doc__ or "").strip().splitlines()[0])
     for field in dataclasses.fields(config_cls):
         kind = hints[field.name]
         parse = _parse_bool if kind is bool else kind
+        text = help_texts.get(field.name, field.metadata.get("help", "")).replace("%", "%%").replace("%%%%", "%%")
         group.add_argument(
             "--" + field.name.replace("_", "-"),
             dest=field.name,
             type=parse,
             default=field.default,
             metavar=field.name.upper(),
-            help=help_texts.get(field.name, "")
-            + ("" if "default" in help_texts.get(field.name, "") else f" (default: {field.default})"),
+            help=text + ("" if "default" in text else f" (default: {field.default})"),
         )
 
 

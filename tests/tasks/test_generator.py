@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from zoo import cli
+from zoo import cli, training
 from zoo.data import shakespeare
 from zoo.tasks import generator
 
@@ -92,7 +92,7 @@ def test_exported_score_matches_the_keras_model(trained):
 
     vocabulary = shakespeare.CharVocabulary(json.loads((trained / "vocabulary.json").read_text()))
     config = generator.GeneratorConfig(units=8, num_layers=1, embedding_dim=4)
-    model = generator._build(config, vocabulary, batch_size=4)
+    model = generator.build(config, vocabulary, batch_size=4)
     model.load_weights(trained / "best.weights.h5")
     texts = ["o romeo romeo", "but soft"]
     ids = tf.ragged.constant([vocabulary.encode(t) for t in texts]).to_tensor()
@@ -163,11 +163,11 @@ def test_bad_arguments_are_one_clear_line(argv, match, capsys):
 
 def test_shortcut_flag_reaches_both_models_and_the_card(trained):
     args = cli.build_parser().parse_args(["train", "generator", "--shortcut", "true", "--units", "8"])
-    config, train_config = generator.from_arguments(args)
+    config, train_config = (training.from_arguments(cls, args) for cls in (generator.GeneratorConfig, training.TrainConfig))
     assert config.shortcut is True
     vocabulary = shakespeare.CharVocabulary(json.loads((trained / "vocabulary.json").read_text()))
-    for model in (generator._build(config, vocabulary, 4), generator._build(config, vocabulary, None, num_classes=2)):
+    for model in (generator.build(config, vocabulary, 4), generator.build(config, vocabulary, None, num_classes=2)):
         assert tuple(model.get_layer("logits").kernel.shape) == (8 + config.embedding_dim, len(vocabulary))
     metrics = json.loads((trained / "metrics.json").read_text())
-    assert "Dense logits over [h_t; x_t]" in generator.model_card(config, train_config, metrics)
+    assert "Dense logits over [h_t; x_t]" in generator.model_card(config, train_config, metrics, "x")
     assert "[h_t; x_t]" not in (trained / "export" / "README.md").read_text()

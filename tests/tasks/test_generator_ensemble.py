@@ -74,7 +74,7 @@ def test_exported_mixture_scores_the_mixture_of_the_members(members, which):
     probabilities = []
     for i, run_dir in enumerate(runs):
         config = generator.GeneratorConfig(cell=("gru", "elman")[i], units=8, num_layers=1, embedding_dim=4)
-        model = generator._build(config, vocabulary, 4, name=f"m{i}")
+        model = generator.build(config, vocabulary, 4, name=f"m{i}")
         model.load_weights(run_dir / "best.weights.h5")
         infer = models.inference_model(model)
         logits, *_ = infer([ids[:, :-1], *generation.zero_states(infer, 2)])

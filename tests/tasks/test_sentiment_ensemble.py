@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tests.data.test_imdb import make_archive
-from tests.tasks.test_sentiment import TINY
+from tests.tasks.test_imdb_classifier import TINY
 from zoo import cli
 from zoo.tasks import sentiment_ensemble
 

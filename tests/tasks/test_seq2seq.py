@@ -85,14 +85,14 @@ def test_translator_export_reloads_without_zoo_and_survives_odd_inputs(translate
 
 def test_export_agrees_with_the_python_translator(translated):
     model, vectorizers = rebuild(translated)
-    translator = seq2seq.Translator(model, vectorizers, "translate")
+    translator = seq2seq.Translator(model, vectorizers, seq2seq.NAMED[seq2seq.SPA_ENG])
     want = translator(ODD, beam_width=3, length_penalty=0.6)
     assert reload(translated / "export", ODD)["translate"] == want
 
 
 def rebuild(run_dir):
     config = json.loads((run_dir / "config.json").read_text())["seq2seq"]
-    config = seq2seq.Seq2SeqConfig(**config)
+    config = seq2seq.resolve(seq2seq.Seq2SeqConfig(**config))
     vectorizers = seq2seq.make_vectorizers(config, None, run_dir)  # reads the saved vocabulary
     model = seq2seq.build(config, vectorizers)
     model.load_weights(run_dir / "best.weights.h5")

@@ -58,6 +58,14 @@ def detokenize(tokens):
     return tf.strings.strip(text)
 
 
+def detokenize_plain(tokens):
+    """Tokens joined by spaces -> text for any language: no space before ``.,!?;:)]}%`` or after ``([{``
+    (:func:`detokenize` also joins Spanish ``¿¡`` and ``«»``, which other languages space differently)."""
+    text = tf.strings.regex_replace(tokens, r"\s+([.,!?;:)\]}%])", r"\1")
+    text = tf.strings.regex_replace(text, r"([(\[{])\s+", r"\1")
+    return tf.strings.strip(text)
+
+
 def find_source(data_dir=None):
     """The local ``spa.txt`` to read, or None if there is no local copy to look in."""
     root = resolve_data_dir(data_dir)

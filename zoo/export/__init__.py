@@ -69,8 +69,8 @@ def serving_lengths(max_length, smallest=16):
     return sizes + [top]
 
 
-def classify_ids(core, ids, max_length, chunk=ROW_CHUNK):
-    """``core`` (an XLA-compiled (rows, time) ids -> (rows, 1) function) over ``ids`` (batch, time), in
+def classify_ids(core, ids, max_length, chunk=ROW_CHUNK, width=None):
+    """``core`` (an XLA-compiled (rows, time) ids -> (rows, k) function) over ``ids`` (batch, time), in
     chunks of texts of similar length.
 
     XLA compiles one program per input shape and pays for every padded step, so the texts are sorted by
@@ -78,7 +78,7 @@ def classify_ids(core, ids, max_length, chunk=ROW_CHUNK):
     ``serving_lengths(max_length)``: at most ``2 * len(buckets)`` shapes are ever compiled, and a batch
     of reviews of mixed lengths runs about as many steps as its texts have tokens, not
     ``batch * longest``. Padding is masked, so the result equals ``core(ids)`` row for row.
-    Returns float32 (batch,).
+    Returns float32 (batch,) (column 0 of ``core``'s output) or, with ``width`` k, (batch, k).
     """
     n = tf.shape(ids)[0]
     lengths = tf.reduce_sum(tf.cast(ids > 0, tf.int32), axis=1)
@@ -94,18 +94,29 @@ def classify_ids(core, ids, max_length, chunk=ROW_CHUNK):
         need = tf.reduce_max(tf.gather(lengths, index)) + 1  # + 1: at least one masked step, as text_to_ids
         steps = tf.gather(buckets, tf.argmax(tf.cast(buckets >= need, tf.int32)))
         rows = tf.pad(rows, [[0, padded_rows - real], [0, tf.maximum(steps - tf.shape(rows)[1], 0)]])[:, :steps]
-        return k + 1, results.write(k, tf.cast(core(rows)[:real, 0], tf.float32))
+        out = tf.cast(core(rows)[:real], tf.float32)
+        return k + 1, results.write(k, out[:, 0] if width is None else out)
 
-    results = tf.TensorArray(tf.float32, size=chunks, infer_shape=False, element_shape=[None])
+    shape = [None] if width is None else [None, width]
+    results = tf.TensorArray(tf.float32, size=chunks, infer_shape=False, element_shape=shape)
     _, results = tf.while_loop(lambda k, _: k < chunks, body, [0, results], parallel_iterations=2)
-    return tf.scatter_nd(order[:, None], results.concat(), [n])
+    return tf.scatter_nd(order[:, None], results.concat(), tf.concat([[n], shape[1:]], 0) if width else [n])
 
 
-def export_text_classifier(model, vectorizer, path, max_length, labels=("negative", "positive"), extra_files=None):
-    """Export a binary text classifier as a SavedModel.
+CLASSIFIER_KINDS = ("binary", "softmax", "regression")
 
-    Signature ``serving_default``: ``text`` (tf.string [None], raw text) -> ``probability``
-    (float32 [None], probability of ``labels[1]``) and ``label`` (tf.string [None]).
+
+def export_text_classifier(model, vectorizer, path, max_length, labels=("negative", "positive"), kind="binary",
+                           extra_files=None):
+    """Export a text classifier (or regressor) as a SavedModel.
+
+    Signature ``serving_default``, input ``text`` (tf.string [None], raw text); outputs by ``kind``:
+
+    - "binary" (a (batch, 1) sigmoid probability of ``labels[1]``): ``label`` (tf.string [None]),
+      ``probabilities`` (float32 [None, 2], columns in the order of ``labels``) and ``probability``
+      (float32 [None], of ``labels[1]``, as the first sentiment exports served);
+    - "softmax" (a (batch, k) softmax over ``labels``): ``label`` and ``probabilities`` (float32 [None, k]);
+    - "regression" (a (batch, 1) number): ``value`` (float32 [None]).
 
     The model runs XLA-compiled (``jit_compile``): on CPU, without it, TensorFlow's per-op overhead in
     the recurrent loop is most of a single request's time (see the README's serving benchmark). Requests
@@ -113,21 +124,31 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
     the first request of each new shape compiles (about a second for the flagship) and the rest reuse it.
 
     Args:
-        model: maps int token ids (batch, time) to a (batch, 1) sigmoid probability.
+        model: maps int token ids (batch, time) to the output above.
         vectorizer: the ``TextVectorization`` the model was trained with.
         path: destination folder (replaced atomically).
         max_length: tokens kept per text, as in training.
-        labels: the names of classes 0 and 1.
+        labels: the class names, in the order of the model's class ids (binary: classes 0 and 1).
+        kind: one of :data:`CLASSIFIER_KINDS`.
         extra_files: ``{name: text or dict}`` written into the folder too (model card, metrics).
     """
     require_tensorflow("zoo.export.export_text_classifier")
-    negative, positive = labels
+    if kind not in CLASSIFIER_KINDS:
+        raise ValueError(f"`kind` must be one of {CLASSIFIER_KINDS}; got kind={kind!r}.")
+    names = tf.constant([str(label) for label in labels]) if kind != "regression" else None
     core = tf.function(lambda ids: model(ids, training=False), jit_compile=True)
 
     def serve(text):
-        probability = classify_ids(core, text_to_ids(vectorizer, text, max_length), max_length)
-        label = tf.where(probability >= 0.5, tf.constant(positive), tf.constant(negative))
-        return {"probability": probability, "label": label}
+        ids = text_to_ids(vectorizer, text, max_length)
+        if kind == "regression":
+            return {"value": classify_ids(core, ids, max_length)}
+        if kind == "binary":
+            probability = classify_ids(core, ids, max_length)
+            probabilities = tf.stack([1.0 - probability, probability], axis=1)
+            label = tf.gather(names, tf.cast(probability >= 0.5, tf.int32))
+            return {"probability": probability, "probabilities": probabilities, "label": label}
+        probabilities = classify_ids(core, ids, max_length, width=len(labels))
+        return {"probabilities": probabilities, "label": tf.gather(names, tf.argmax(probabilities, axis=1))}
 
     text_to_ids(vectorizer, tf.constant([""]), max_length)  # builds an adapted but never called vectorizer
 

@@ -647,7 +647,7 @@ def model_card(restored, metrics, name):
              "LSTM": "peephole LSTM, ONNX's peephole input `P`"}
     members = metrics["members"]
     if restored.kind == "classifier":
-        output = "probability" if all(c.get("head", "binary") == "binary" for c in restored.configs) else "rating"
+        output = "probability" if restored.head == "binary" else "rating"
         kind = f"ensemble of {len(members)} ({', '.join(members)}), the mean of their outputs" if len(members) > 1 else members[0]
         title = f"Text classifier: {kind}"
         graph = (f"`token_ids` (int64 [batch, time], 0-padded on the right) and `lengths` (int64 [batch], the "

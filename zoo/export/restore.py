@@ -56,6 +56,8 @@ class Restored:
         max_length: classifier and seq2seq: tokens kept per text.
         mixture_weights, temperatures: a generator mixture's weights and temperatures (else None).
         target_vocabulary: seq2seq: entry i is target token id i (entry 0 "").
+        head, labels: classifier: the head the model was built with ("binary", "softmax", "regression"
+            or "rating") and its label names in class-id order (None for a regression).
     """
 
     kind: str
@@ -68,6 +70,8 @@ class Restored:
     mixture_weights: list = None
     temperatures: list = None
     target_vocabulary: list = None
+    head: str = None
+    labels: list = None
 
 
 def restore(path, check=True):
@@ -90,20 +94,19 @@ def restore(path, check=True):
     for v in saved._all_variables:  # ExportArchive's list of every variable its endpoints read
         variables.setdefault(_key(v.name.split(":")[0]), []).append(v)
     signatures = set(saved.signatures)
+    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else None
     if "members" in config:
-        metrics = json.loads((path / "metrics.json").read_text())
         sections = [_config_from_command(m["command"]) for m in metrics["members"]]
     else:
-        metrics = None
         sections = [config]
     if "score" in signatures:
         return _restore_generator(saved, sections, variables, metrics)
     if "translate" in signatures or "seq2seq" in config:
         return _restore_seq2seq(saved, sections[0], variables, path, check)
-    return _restore_classifier(saved, sections, variables, check)
+    return _restore_classifier(saved, sections, variables, check, metrics)
 
 
-def _restore_classifier(saved, sections, variables, check):
+def _restore_classifier(saved, sections, variables, check, metrics):
     import tensorflow as tf
 
     from zoo import export
@@ -111,18 +114,33 @@ def _restore_classifier(saved, sections, variables, check):
 
     vocabulary = _token_vocabulary(saved)
     vectorizer = _text_vectorizer(vocabulary)
-    configs = [s["sentiment"] for s in sections]
+    configs = [s.get("classifier") or s["sentiment"] for s in sections]  # "sentiment": exports before zoo.tasks
+    outputs = saved.signatures["serving_default"].structured_outputs
+    texts = tf.constant(list(PROBE_TEXTS))
+    serve = saved.signatures["serving_default"]
+    if "value" in outputs:
+        head, num_classes, expected = "regression", 2, lambda: serve(text=texts)["value"].numpy()
+    elif "probability" in outputs:
+        head, num_classes, expected = "binary", 2, lambda: serve(text=texts)["probability"].numpy()
+    else:
+        num_classes = outputs["probabilities"].shape[-1]
+        head, expected = "softmax", lambda: serve(text=texts)["probabilities"].numpy()
+    if head == "regression" and configs[0].get("head") == "rating":
+        head = "rating"
+    # metrics.json has the label names since zoo.tasks; the exports before them are IMDB's binary models
+    labels = None if head in ("regression", "rating") else (metrics or {}).get("labels", ["negative", "positive"])
     members = [
-        build_classifier(vocab_size=len(vocabulary), name=f"member_{i}_{c['cell']}", **_classifier_options(c))
+        build_classifier(vocab_size=len(vocabulary), name=f"member_{i}_{c['cell']}",
+                         **{**_classifier_options(c), "head": head, "num_classes": num_classes})
         for i, c in enumerate(configs)
     ]
     model = members[0] if len(members) == 1 else build_ensemble(members, name="ensemble")
     max_length = configs[0]["max_length"]
-    texts = tf.constant(list(PROBE_TEXTS))
     ids = export.text_to_ids(vectorizer, texts, max_length)
-    _assign(members, variables, lambda: model(ids, training=False).numpy()[:, 0],
-            lambda: saved.signatures["serving_default"](text=texts)["probability"].numpy(), check)
-    return Restored("classifier", model, members, configs, vocabulary, vectorizer, max_length)
+    column = slice(None) if head == "softmax" else 0
+    _assign(members, variables, lambda: model(ids, training=False).numpy()[:, column], expected, check)
+    return Restored("classifier", model, members, configs, vocabulary, vectorizer, max_length, head=head,
+                    labels=labels)
 
 
 def _restore_generator(saved, sections, variables, metrics):
@@ -166,26 +184,27 @@ def _restore_seq2seq(saved, section, variables, path, check):
     from zoo.data.text import END_ID, START_ID
     from zoo.models import seq2seq as models
 
+    from zoo.tasks.seq2seq import ADDITION, NAMED, OLD_TASKS, Style
+
     config = section["seq2seq"]
     vocabulary = _token_vocabulary(saved)
     target = _target_vocabulary(path, variables)
-    task = config.get("task", "translate")
-    if task == "addition":
-        vectorizer = _text_vectorizer(vocabulary, standardize=None, split="character")
-    else:
-        vectorizer = _text_vectorizer(vocabulary, standardize=translation.standardize_source, split="whitespace")
+    data = config.get("data") or OLD_TASKS[config.get("task") or "translate"]  # "task": exports before zoo.tasks
+    tokens = config.get("tokens", "word")
+    style = NAMED.get(data) or Style(tokens, translation.detokenize_plain if tokens == "word" else None)
+    vectorizer = _text_vectorizer(vocabulary, **style.specs["source"])
     model = models.build_seq2seq(
         config["cell"], source_vocab_size=len(vocabulary), target_vocab_size=len(target),
         embedding_dim=config["embedding_dim"], units=config["units"], num_layers=config["num_layers"],
         bidirectional=config["bidirectional"], attention=None if config["attention"] == "none" else config["attention"],
-        tie_embeddings=config["tie_embeddings"], name=f"{task}_seq2seq",
+        tie_embeddings=config["tie_embeddings"], name="seq2seq",
     )
-    texts = tf.constant(list(PROBE_TEXTS) if task == "translate" else ["12+345", "7+8", "", "999+1"])
+    texts = tf.constant(["12+345", "7+8", "", "999+1"] if data == ADDITION else list(PROBE_TEXTS))
     name = next(iter(saved.signatures["serving_default"].structured_outputs))
     encoder, decoder = models.encoder_model(model), models.decoder_model(model)
     max_length = 100  # export_seq2seq's default, which the tasks export with
     source = export.text_to_ids(vectorizer, texts, max_length)
-    separator, detokenize = (" ", translation.detokenize) if task == "translate" else ("", None)
+    separator, detokenize = style.separator, style.detokenize
 
     def outputs():
         ids = decoding.decode(encoder, decoder, source, START_ID, END_ID, decoding.max_decode_length(source),
@@ -354,9 +373,9 @@ def _config_from_command(command):
 
 def _task_config(task):
     if task in ("sentiment", "classifier"):
-        from zoo.tasks.sentiment import SentimentConfig
+        from zoo.tasks.classifier import ClassifierConfig
 
-        return "sentiment", SentimentConfig
+        return "classifier", ClassifierConfig
     if task == "generator":
         from zoo.tasks.generator import GeneratorConfig
 

@@ -7,7 +7,7 @@ from zoo.layers import MaskedPooling1D, Recurrent
 from zoo.validation import distinct_members, one_of, positive_int
 
 POOLINGS = ("last", "max", "mean")
-HEADS = ("binary", "rating")
+HEADS = ("binary", "softmax", "regression", "rating")
 
 
 def build_classifier(
@@ -22,6 +22,7 @@ def build_classifier(
     head="binary",
     initial_state="zeros",
     shortcut=False,
+    num_classes=2,
     name="classifier",
     **cell_kwargs,
 ):
@@ -47,16 +48,20 @@ def build_classifier(
         bidirectional: wrap each layer in ``keras.layers.Bidirectional`` (outputs concatenated).
         pooling: "last" (the last unpadded step), "max" or "mean" over the unpadded steps.
         dropout: rate of the dropout after the embedding, between layers and before the head.
-        head: "binary" (sigmoid probability of the positive class) or "rating"
-            (a linear regression of the 1-10 star rating).
+        head: "binary" (sigmoid probability of the positive class), "softmax" (probabilities of
+            ``num_classes`` classes), "regression" (a linear output) or "rating" (the same, its layer
+            named for IMDB's 1-10 star ratings).
         initial_state: the recurrent layers' initial state mode (see ``Recurrent``).
         shortcut: also feed the embedded input to the head (above).
+        num_classes: classes of the softmax head (ignored by the others).
         **cell_kwargs: passed to the cell (e.g. ``recurrent_dropout``, ``peepholes``).
 
     Returns:
-        A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
+        A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1), or (batch, num_classes)
+        for the softmax head.
     """
-    for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_layers", num_layers)):
+    for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_layers", num_layers),
+                       ("num_classes", num_classes)):
         positive_int(arg, value)
     one_of("pooling", pooling, POOLINGS)
     one_of("head", head, HEADS)
@@ -76,11 +81,12 @@ def build_classifier(
     pool = None if pooling == "last" else MaskedPooling1D(pooling, name=f"{pooling}_pooling")
     last_input = MaskedPooling1D("last", name="last_input") if shortcut and pooling == "last" else None
     join = keras.layers.Concatenate(name="shortcut") if shortcut else None
-    output = (
-        keras.layers.Dense(1, activation="sigmoid", name="probability")
-        if head == "binary"
-        else keras.layers.Dense(1, name="rating")
-    )
+    output = {
+        "binary": lambda: keras.layers.Dense(1, activation="sigmoid", name="probability"),
+        "softmax": lambda: keras.layers.Dense(num_classes, activation="softmax", name="probabilities"),
+        "regression": lambda: keras.layers.Dense(1, name="value"),
+        "rating": lambda: keras.layers.Dense(1, name="rating"),
+    }[head]()
 
     # Functional wiring.
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")

@@ -1,11 +1,14 @@
-"""Tiny Shakespeare character language model (one-to-many), or one conditioned on the speaker.
+"""A character language model (one-to-many) of your text or Tiny Shakespeare, or one conditioned on the speaker.
 
-Unconditional (--condition none): stateful truncated backpropagation through time over batch-size
-contiguous streams of the training split; validation and test losses (nats per character) from
-running each whole split through the model as one stream; samples; a SavedModel with `generate` and
-`score` signatures and its model card. Conditional (--condition speaker): every speech of the most
-frequent speakers is a sequence whose initial state is set by the speaker's id; samples for each
-speaker go to samples.json. Interrupt at any time and rerun the same command to resume.
+--data is any UTF-8 text file or a folder of .txt files (split in order: the last --test-split of the
+characters for testing, the --validation-split before it for validation), or `tiny_shakespeare` (TFDS's
+90/5/5 split). Unconditional (--condition none): stateful truncated backpropagation through time over
+batch-size contiguous streams of the training split; validation and test losses (nats per character)
+from running each whole split through the model as one stream; samples; a SavedModel with `generate`
+and `score` signatures and its model card. Conditional (--condition speaker): every speech ("NAME:" on
+a line of its own) of the most frequent speakers is a sequence whose initial state is set by the
+speaker's id; samples for each speaker go to samples.json. Interrupt at any time and rerun the same
+command to resume.
 """
 
 import dataclasses
@@ -16,35 +19,45 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import cells, export, generation, training
-from zoo.backend import require_tensorflow
-from zoo.data import describe_source, shakespeare
+from zoo import cells, export, generation
+from zoo.data import describe_source, files, shakespeare
 from zoo.models import generator as models
+from zoo.tasks.base import Data, Task, option
 from zoo.validation import one_of, positive_int, rate
 
 CONDITIONS = ("none", "speaker")
+SHAKESPEARE = "tiny_shakespeare"
 
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
-    """What character model to train on Tiny Shakespeare, and where to put it."""
+    """What character model to train, on which text, and where to put it."""
 
-    cell: str = "gru"
-    units: int = 512
-    num_layers: int = 2
-    embedding_dim: int = 64
-    input_mode: str = "embedding"
-    shortcut: bool = False
-    dropout: float = 0.2
-    seq_len: int = 100
-    condition: str = "none"
-    speakers: int = 8
-    max_speech: int = 400
-    sample_length: int = 300
-    data_dir: str = ""  # empty: $ZOO_DATA_DIR, else TFDS downloads
-    tfds_dir: str = ""  # empty: TFDS's default folder
-    run_dir: str = "runs/generator"
-    export_dir: str = ""  # empty: <run_dir>/export (unconditional only)
+    data: str = option(SHAKESPEARE, "`tiny_shakespeare`, or your text: a UTF-8 text file or a folder of .txt files")
+    validation: str = option("", "a separate validation text file (default: cut from --data)")
+    test: str = option("", "a separate test text file (default: cut from --data)")
+    validation_split: float = option(0.05, "fraction of --data's characters (before the test part) for validation")
+    test_split: float = option(0.05, "fraction of --data's characters (its end) for testing")
+    cell: str = option("gru", f"recurrent cell, one of {cells.names()}")
+    units: int = option(512, "units per recurrent layer")
+    num_layers: int = option(2, "stacked recurrent layers")
+    embedding_dim: int = option(64, "character embedding size (input-mode embedding)")
+    input_mode: str = option("embedding", "embedding, or onehot characters straight into the first cell")
+    shortcut: bool = option(False, "also feed the encoded input character straight to the output layer, beside the "
+                            "recurrent output (true/false)")
+    dropout: float = option(0.2, "dropout rate after each recurrent layer")
+    seq_len: int = option(100, "truncated BPTT length: characters per stream per batch")
+    condition: str = option("none", "none: one stream language model; speaker: speeches conditioned on who speaks")
+    speakers: int = option(8, "condition=speaker: how many of the most frequent speakers")
+    max_speech: int = option(400, "condition=speaker: characters kept per speech")
+    sample_length: int = option(300, "characters per sample written after training")
+    prompt: str = option("", "prompt of the samples written after training (default: ROMEO:\\n for "
+                         "tiny_shakespeare, else a newline)")
+    data_dir: str = option("", "tiny_shakespeare: input.txt, or a folder holding it or tinyshakespeare/input.txt "
+                           "(default $ZOO_DATA_DIR, else download)")
+    tfds_dir: str = option("", "tiny_shakespeare: tensorflow-datasets data folder (default: TFDS's own)")
+    run_dir: str = option("runs/generator", "run folder: config, checkpoints, logs, metrics (rerun to resume)")
+    export_dir: str = option("", "where the SavedModel goes (default <run_dir>/export; unconditional only)")
 
     def __post_init__(self):
         one_of("cell", self.cell, cells.names())
@@ -53,38 +66,14 @@ class GeneratorConfig:
         for name in ("units", "num_layers", "embedding_dim", "seq_len", "speakers", "max_speech", "sample_length"):
             positive_int(name, getattr(self, name))
         rate("dropout", self.dropout)
+        rate("validation_split", self.validation_split)
+        rate("test_split", self.test_split)
 
-
-REPORT = ("test_loss", "validation_loss", "nanogpt_val_loss", "best_epoch", "seconds_per_epoch", "samples")
-HELP = {
-    "cell": f"recurrent cell, one of {cells.names()}",
-    "units": "units per recurrent layer",
-    "num_layers": "stacked recurrent layers",
-    "embedding_dim": "character embedding size (input-mode embedding)",
-    "input_mode": "embedding, or onehot characters straight into the first cell",
-    "shortcut": "also feed the encoded input character straight to the output layer, beside the recurrent "
-    "output (true/false)",
-    "dropout": "dropout rate after each recurrent layer",
-    "seq_len": "truncated BPTT length: characters per stream per batch",
-    "condition": "none: one stream language model; speaker: speeches conditioned on who speaks",
-    "speakers": "condition=speaker: how many of the most frequent speakers",
-    "max_speech": "condition=speaker: characters kept per speech",
-    "sample_length": "characters per sample written after training",
-    "data_dir": "input.txt, or a folder holding it or tinyshakespeare/input.txt (default $ZOO_DATA_DIR, else download)",
-    "tfds_dir": "tensorflow-datasets data folder (default: TFDS's own)",
-    "run_dir": "run folder: config, checkpoints, logs, metrics (rerun to resume)",
-    "export_dir": "where the SavedModel goes (default <run_dir>/export)",
-    "batch_size": "streams (condition none) or speeches (speaker) per batch",
-    "seed": "seed of initialization, dropout, sampling and the speech split",
-}
-
-
-def add_arguments(parser):
-    training.add_task_arguments(parser, GeneratorConfig, HELP, batch_size=64, learning_rate=2e-3, epochs=30, patience=3)
-
-
-def from_arguments(args):
-    return training.from_arguments(GeneratorConfig, args), training.from_arguments(training.TrainConfig, args)
+    def model_options(self, vocab_size):
+        """The keyword arguments the builders share (``zoo.models.generator``)."""
+        return dict(cell=self.cell, vocab_size=vocab_size, embedding_dim=self.embedding_dim, units=self.units,
+                    num_layers=self.num_layers, dropout=self.dropout, input_mode=self.input_mode,
+                    shortcut=self.shortcut)
 
 
 class _ResetStates(keras.callbacks.Callback):
@@ -106,82 +95,156 @@ class _StreamValidation(keras.callbacks.Callback):
             logs["val_loss"] = generation.stream_nll(models.inference_model(self.model), self.ids)
 
 
-def _build(config, vocabulary, batch_size, num_classes=None, name=None):
-    kwargs = dict(
-        vocab_size=len(vocabulary),
-        embedding_dim=config.embedding_dim,
-        units=config.units,
-        num_layers=config.num_layers,
-        dropout=config.dropout,
-        input_mode=config.input_mode,
-        shortcut=config.shortcut,
-    )
+def build(config, vocabulary, batch_size, num_classes=None, name=None):
+    """The training model: stateful over ``batch_size`` streams, or conditioned on ``num_classes`` speakers."""
     if num_classes is None:
-        return models.build_generator(config.cell, batch_size=batch_size, stateful=True, name=name or "shakespeare_char",
-                                      **kwargs)
-    return models.build_conditional_generator(config.cell, num_classes=num_classes, name=name or "shakespeare_speaker",
-                                              **kwargs)
+        return models.build_generator(batch_size=batch_size, stateful=True, name=name or "shakespeare_char",
+                                      **config.model_options(len(vocabulary)))
+    return models.build_conditional_generator(num_classes=num_classes, name=name or "shakespeare_speaker",
+                                              **config.model_options(len(vocabulary)))
+
+
+def load_text(config, seed):
+    """``({"train", "validation", "test"} -> text, record of the data)``."""
+    if config.data == SHAKESPEARE:
+        source = shakespeare.source(config.data_dir or None)
+        text = shakespeare.load(config.data_dir or None, config.tfds_dir or None)
+        info = describe_source(source) if source else {"path": "tfds:tiny_shakespeare", "sha256": None}
+        return text, {"dataset": SHAKESPEARE, **info}
+    data = files.load(files.read_text, config.data, validation=config.validation or None, test=config.test or None,
+                      validation_split=config.validation_split, test_split=config.test_split, seed=seed)
+    return dict(data.splits), {"dataset": "files", **data.describe()}
 
 
 def _loss():
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-def train(config, train_config, command=None):
-    """Train, evaluate, sample and (unconditional) export. Returns the metrics dict."""
-    require_tensorflow("zoo train generator")
-    if train_config.strategy != "default":
-        # A stateful layer has one state row per batch row; split over replicas, rows would lose their carry.
-        raise ValueError(
-            f"zoo train generator trains a stateful model by truncated backpropagation through time, which "
-            f"the distributed loop does not support; got --strategy {train_config.strategy}. Use --strategy default."
-        )
-    run_dir = Path(config.run_dir)
-    training.seed_everything(train_config.seed)
-    source = shakespeare.source(config.data_dir or None)
-    text = shakespeare.load(config.data_dir or None, config.tfds_dir or None)
-    command = command or f"python -c 'zoo.tasks.generator.train({config!r}, {train_config!r})'"
-    data_info = describe_source(source) if source else {"path": "tfds:tiny_shakespeare", "sha256": None}
-    training.write_config(run_dir, generator=config, train=train_config, data=data_info, command=command)
-    vocabulary = shakespeare.CharVocabulary.from_text(text["train"])
-    (run_dir / "vocabulary.json").write_text(json.dumps(vocabulary.chars) + "\n")
-    common = {
-        **training.environment(),
-        "data": data_info,
-        "command": command,
-        "seed": train_config.seed,
-        "vocabulary": len(vocabulary),
-    }
-    if config.condition == "speaker":
-        return _train_conditional(config, train_config, text, vocabulary, run_dir, common)
+class Generator(Task):
+    """Character language model (one-to-many) of your text (a file or folder of .txt) or tiny_shakespeare."""
 
-    inputs, targets = shakespeare.stream_batches(vocabulary.encode(text["train"]), train_config.batch_size, config.seq_len)
-    batches = tf.data.Dataset.from_tensor_slices((inputs, targets)).prefetch(2)  # in order: streams continue
-    model = _build(config, vocabulary, train_config.batch_size)
-    callbacks = [_ResetStates(), _StreamValidation(vocabulary.encode(text["validation"]))]
-    history = training.fit(model, batches, None, train_config, run_dir, _loss(), callbacks=callbacks)
+    name = "generator"
+    Config = GeneratorConfig
+    train_defaults = dict(batch_size=64, learning_rate=2e-3, epochs=30, patience=3)
+    report = ("test_loss", "validation_loss", "nanogpt_val_loss", "best_epoch", "seconds_per_epoch", "samples")
+    # A stateful layer has one state row per batch row; split over replicas, rows would lose their carry:
+    # truncated backpropagation through time runs on one device.
+    strategies = ("default",)
 
-    infer = models.inference_model(model)
-    metrics = {
-        "task": "shakespeare_char",
-        "test_loss": generation.stream_nll(infer, vocabulary.encode(text["test"])),
-        "validation_loss": generation.stream_nll(infer, vocabulary.encode(text["validation"])),
-        "nanogpt_val_loss": generation.stream_nll(infer, vocabulary.encode(text["validation"] + text["test"])),
-        "train_loss_last_epoch": history["loss"][-1],
-        **training.epoch_summary(history, train_config.monitor),
-        "parameters": model.count_params(),
-        **common,
-    }
-    metrics["samples"] = {
-        f"temperature {t}": generation.generate(model, vocabulary, "ROMEO:\n", config.sample_length, t, seed=train_config.seed)
-        for t in (0.5, 0.8)
-    }
-    export.write_metrics(run_dir, metrics)
-    export_dir = Path(config.export_dir or run_dir / "export")
-    files = {"config.json": json.loads((run_dir / "config.json").read_text())}
-    export.export_char_generator(infer, vocabulary.chars, export_dir, extra_files=files)
-    metrics["generate_chars_per_second"] = export.generation_speed(export_dir)  # measured on the export itself
-    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(config, train_config, m))
+    def resolve(self, config, train_config):
+        if train_config.strategy != "default":
+            raise ValueError(
+                f"zoo train generator trains a stateful model by truncated backpropagation through time, which "
+                f"the distributed loop does not support; got --strategy {train_config.strategy}. Use --strategy default."
+            )
+        return config, train_config
+
+    def load(self, config, train_config, run_dir):
+        text, info = load_text(config, train_config.seed)
+        vocabulary = shakespeare.CharVocabulary.from_text(text["train"])
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        (Path(run_dir) / "vocabulary.json").write_text(json.dumps(vocabulary.chars) + "\n")
+        parts = dict(text=text, vocabulary=vocabulary)
+        if config.condition == "speaker":
+            names, ids, speeches = speaker_data(text["train"], config.speakers, config.max_speech)
+            if not speeches:
+                raise ValueError(f"--condition speaker found no speeches in {config.data}: it looks for a speaker's "
+                                 "name and a colon on a line of their own ('ROMEO:'), the speech on the lines after.")
+            order = np.random.default_rng(train_config.seed).permutation(len(speeches))
+            n_val = max(1, len(order) // 10)
+            split = {"validation": np.sort(order[:n_val]), "train": np.sort(order[n_val:])}
+            batches = {
+                k: _speech_dataset(vocabulary, ids[i], [speeches[j] for j in i], train_config.batch_size,
+                                   k == "train", train_config.seed)
+                for k, i in split.items()
+            }
+            parts.update(names=names, ids=ids, speeches=speeches, split=split, batches=batches)
+            return Data(info, batches["train"], batches["validation"], parts)
+        inputs, targets = shakespeare.stream_batches(vocabulary.encode(text["train"]), train_config.batch_size,
+                                                     config.seq_len)
+        batches = tf.data.Dataset.from_tensor_slices((inputs, targets)).prefetch(2)  # in order: streams continue
+        return Data(info, batches, None, parts)
+
+    def build(self, config, data, train_config, run_dir):
+        if config.condition == "speaker":
+            return build(config, data.vocabulary, None, num_classes=len(data.names))
+        name = "shakespeare_char" if config.data == SHAKESPEARE else "generator"
+        return build(config, data.vocabulary, train_config.batch_size, name=name)
+
+    def loss(self, config, data):
+        return _loss()
+
+    def callbacks(self, config, data):
+        if config.condition == "speaker":
+            return []
+        return [_ResetStates(), _StreamValidation(data.vocabulary.encode(data.text["validation"]))]
+
+    def evaluate(self, config, train_config, model, data, history, run_dir, strategy):
+        vocabulary, text = data.vocabulary, data.text
+        common = {"vocabulary": len(vocabulary)}
+        if config.condition == "speaker":
+            metrics = {
+                "task": "shakespeare_speaker" if config.data == SHAKESPEARE else "generator_speaker",
+                "speakers": data.names,
+                "speeches": {k: len(v) for k, v in data.split.items()},
+                "validation_loss": float(model.evaluate(data.batches["validation"], verbose=0)),
+                "validation_loss_other_speakers": _other_speakers_loss(model, vocabulary, data.ids, data.speeches,
+                                                                       data.split, len(data.names), train_config),
+                **common,
+                "samples": {
+                    name: generation.generate(model, vocabulary, "\n", config.sample_length, 0.7,
+                                              seed=train_config.seed, condition=k)
+                    for k, name in enumerate(data.names)
+                },
+            }
+            (Path(run_dir) / "samples.json").write_text(json.dumps(metrics["samples"], indent=2) + "\n")
+            return metrics
+        infer = models.inference_model(model)
+        metrics = {
+            "task": "shakespeare_char" if config.data == SHAKESPEARE else "generator",
+            "test_loss": generation.stream_nll(infer, vocabulary.encode(text["test"])),
+            "validation_loss": generation.stream_nll(infer, vocabulary.encode(text["validation"])),
+        }
+        if config.data == SHAKESPEARE:  # nanoGPT's validation split is the last 10%
+            metrics["nanogpt_val_loss"] = generation.stream_nll(infer, vocabulary.encode(text["validation"] + text["test"]))
+        metrics["train_loss_last_epoch"] = history["loss"][-1]
+        metrics.update(common)
+        prompt = sample_prompt(config)
+        metrics["prompt"] = prompt
+        metrics["samples"] = {
+            f"temperature {t}": generation.generate(model, vocabulary, prompt, config.sample_length, t,
+                                                    seed=train_config.seed)
+            for t in (0.5, 0.8)
+        }
+        return metrics
+
+    def export(self, config, train_config, model, data, metrics, export_dir, files):
+        if config.condition == "speaker":
+            return False
+        export.export_char_generator(models.inference_model(model), data.vocabulary.chars, export_dir,
+                                     extra_files=files)
+        metrics["generate_chars_per_second"] = export.generation_speed(export_dir)  # measured on the export itself
+
+    def model_card(self, config, train_config, metrics, export_dir):
+        return model_card(config, train_config, metrics, export_dir)
+
+    def serves(self, signatures):
+        return "generate" in signatures
+
+    def predict(self, signatures, texts, options):
+        for k, prompt in enumerate(texts):
+            out = signatures["generate"](prompt=tf.constant(prompt), length=tf.constant(options.length, tf.int32),
+                                         temperature=tf.constant(options.temperature, tf.float32),
+                                         seed=tf.constant(options.seed + k, tf.int32))
+            print(prompt + out["text"].numpy().decode("utf-8"))
+
+
+TASK = Generator()
+
+
+def sample_prompt(config):
+    """The prompt of the samples after training: --prompt, else ``ROMEO:\\n`` for Tiny Shakespeare, else a newline."""
+    return config.prompt.replace("\\n", "\n") or ("ROMEO:\n" if config.data == SHAKESPEARE else "\n")
 
 
 def speaker_data(text, speakers, max_speech):
@@ -205,39 +268,6 @@ def _speech_dataset(vocabulary, ids, speeches, batch_size, shuffle, seed):
     return data.batch(batch_size).prefetch(2)
 
 
-def _train_conditional(config, train_config, text, vocabulary, run_dir, common):
-    names, ids, speeches = speaker_data(text["train"], config.speakers, config.max_speech)
-    order = np.random.default_rng(train_config.seed).permutation(len(speeches))
-    n_val = max(1, len(order) // 10)
-    split = {"validation": np.sort(order[:n_val]), "train": np.sort(order[n_val:])}
-    batches = {
-        k: _speech_dataset(vocabulary, ids[i], [speeches[j] for j in i], train_config.batch_size, k == "train",
-                           train_config.seed)
-        for k, i in split.items()
-    }
-    model = _build(config, vocabulary, None, num_classes=len(names))
-    history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, _loss())
-    metrics = {
-        "task": "shakespeare_speaker",
-        "speakers": names,
-        "speeches": {k: len(v) for k, v in split.items()},
-        "validation_loss": float(model.evaluate(batches["validation"], verbose=0)),
-        "validation_loss_other_speakers": _other_speakers_loss(model, vocabulary, ids, speeches, split, len(names),
-                                                               train_config),
-        **training.epoch_summary(history, train_config.monitor),
-        "parameters": model.count_params(),
-        **common,
-        "samples": {
-            name: generation.generate(model, vocabulary, "\n", config.sample_length, 0.7, seed=train_config.seed,
-                                      condition=k)
-            for k, name in enumerate(names)
-        },
-    }
-    export.write_metrics(run_dir, metrics)
-    (run_dir / "samples.json").write_text(json.dumps(metrics["samples"], indent=2) + "\n")
-    return metrics
-
-
 def _other_speakers_loss(model, vocabulary, ids, speeches, split, speakers, train_config):
     """Validation loss with every speech conditioned on a speaker who did not say it, averaged over the
     ``speakers - 1`` shifts ``(id + s) % speakers``: how much the true speaker is worth is the
@@ -251,19 +281,22 @@ def _other_speakers_loss(model, vocabulary, ids, speeches, split, speakers, trai
     return sum(losses) / len(losses)
 
 
-def card_use(vocabulary, mixture=False):
+def card_use(vocabulary, mixture=False, path="saved_models/shakespeare_char", prompt="ROMEO:\n",
+             example="To be, or not to be"):
     """The model card's "Use" section: loading, both signatures, and their inputs and outputs."""
     scaled = "the mixture's log-probabilities" if mixture else "the logits"
+    shortcut = ('`zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`' if path == "saved_models/shakespeare_char"
+                else f'`zoo predict {path} {json.dumps(prompt.rstrip(chr(10)) or "The")} --length 200`')
     return f"""## Use
 ```python
 import tensorflow as tf
-model = tf.saved_model.load("saved_models/shakespeare_char")
-out = model.signatures["generate"](prompt=tf.constant("ROMEO:\\n"), length=tf.constant(200),
+model = tf.saved_model.load("{path}")
+out = model.signatures["generate"](prompt=tf.constant({json.dumps(prompt)}), length=tf.constant(200),
                                    temperature=tf.constant(0.8), seed=tf.constant(0))
 print(out["text"].numpy().decode())          # the continuation; same seed, same text
-model.signatures["score"](text=tf.constant(["To be, or not to be"]))["nll"]  # nats per character
+model.signatures["score"](text=tf.constant([{json.dumps(example)}]))["nll"]  # nats per character
 ```
-Or `zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`.
+Or {shortcut}.
 
 - `generate`: `prompt` (tf.string scalar), `length` (tf.int32 scalar, clipped to [0, {generation.MAX_LENGTH}]),
   `temperature` (tf.float32 scalar; 0 or less is greedy; it divides {scaled}), `seed` (tf.int32 scalar) ->
@@ -291,30 +324,58 @@ million characters of text; it is not a model of English.
 """
 
 
-def model_card(config, train_config, metrics):
+def model_card(config, train_config, metrics, export_dir):
     """The exported model's README, every figure taken from ``metrics``."""
+    from zoo.tasks.base import data_section
+
     shortcut = (
         f" over [h_t; x_t], the last layer's output beside the {config.input_mode} input character (shortcut "
         "connections from the input to the output layer)"
         if config.shortcut
         else ""
     )
-    samples = "\n\n".join(f"{k}, prompt `ROMEO:\\n`:\n```\nROMEO:\n{v}\n```" for k, v in metrics["samples"].items())
-    return f"""# Tiny Shakespeare character model: {config.num_layers} x {config.cell} {config.units}
-
-A TensorFlow SavedModel that continues text one character at a time in the style of the Tiny
-Shakespeare corpus, and scores how Shakespeare-like a text is. No zoo code is needed to run it.
-
-{card_use(metrics["vocabulary"])}
-## Results (measured by the command below)
-| split (TFDS `tiny_shakespeare`) | loss, nats/char |
+    prompt = metrics.get("prompt", "ROMEO:\n")
+    samples = "\n\n".join(f"{k}, prompt `{json.dumps(prompt)[1:-1]}`:\n```\n{prompt}{v}\n```"
+                           for k, v in metrics["samples"].items())
+    if config.data == SHAKESPEARE:
+        title = f"Tiny Shakespeare character model: {config.num_layers} x {config.cell} {config.units}"
+        intro = ("A TensorFlow SavedModel that continues text one character at a time in the style of the Tiny\n"
+                 "Shakespeare corpus, and scores how Shakespeare-like a text is. No zoo code is needed to run it.")
+        use = card_use(metrics["vocabulary"])
+        results = f"""| split (TFDS `tiny_shakespeare`) | loss, nats/char |
 |---|---|
 | test (last 5%) | **{metrics["test_loss"]:.4f}** |
 | validation (90-95%) | {metrics["validation_loss"]:.4f} |
 | nanoGPT's validation split (last 10%) | {metrics["nanogpt_val_loss"]:.4f} |
 
 Each split is run through the model as one stream from a zero state. References: nanoGPT's
-character transformer reaches 1.4697 on the last 10% (GPU configuration) and 1.88 (CPU configuration).
+character transformer reaches 1.4697 on the last 10% (GPU configuration) and 1.88 (CPU configuration)."""
+        data, limits = card_data(metrics), card_limits(metrics)
+    else:
+        name = Path(config.data).name
+        title = f"Character model of {name}: {config.num_layers} x {config.cell} {config.units}"
+        intro = (f"A TensorFlow SavedModel that continues text one character at a time in the style of `{name}`, and\n"
+                 "scores how alike a text is (nats per character). No zoo code is needed to run it.")
+        use = card_use(metrics["vocabulary"], path=Path(export_dir).as_posix(), prompt=prompt,
+                       example=metrics["samples"]["temperature 0.5"][:40] or "text")
+        results = f"""| split | loss, nats/char |
+|---|---|
+| test | **{metrics["test_loss"]:.4f}** |
+| validation | {metrics["validation_loss"]:.4f} |
+
+Each split is run through the model as one stream from a zero state."""
+        data = data_section(metrics["data"]) + "Vocabulary from the training split only.\n"
+        limits = f"""## Intended use and limits
+It imitates the surface form of `{name}` ({metrics["data"]["characters"]["train"]:,} training characters) without meaning. It
+knows only these {metrics["vocabulary"] - 1} characters; others in a prompt are skipped.
+"""
+    return f"""# {title}
+
+{intro}
+
+{use}
+## Results (measured by the command below)
+{results}
 Generation from the SavedModel: {metrics["generate_chars_per_second"]:,.0f} characters per second
 (one stream, {metrics["hardware"]}).
 
@@ -328,7 +389,7 @@ Generation from the SavedModel: {metrics["generate_chars_per_second"]:,.0f} char
 - Training time: {metrics["training_seconds"] / 60:.1f} minutes ({metrics["seconds_per_epoch"]:.0f} s per epoch, validation
   included) on {metrics["hardware"]}; TensorFlow {metrics["versions"]["tensorflow"]}, Keras {metrics["versions"]["keras"]}.
 
-{card_data(metrics)}
+{data}
 ## Reproduce
 ```
 {metrics["command"]}
@@ -338,4 +399,4 @@ Seed {metrics["seed"]}.
 ## Samples (seed {metrics["seed"]})
 {samples}
 
-{card_limits(metrics)}"""
+{limits}"""

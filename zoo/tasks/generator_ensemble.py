@@ -22,7 +22,7 @@ from zoo import export, generation, training
 from zoo.backend import require_tensorflow
 from zoo.data import describe_source, shakespeare
 from zoo.models import generator as models
-from zoo.tasks.generator import GeneratorConfig, _build, card_data, card_limits, card_use
+from zoo.tasks.generator import SHAKESPEARE, GeneratorConfig, build, card_data, card_limits, card_use
 from zoo.tasks.runs import (
     add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
 )
@@ -50,6 +50,8 @@ def load_run(run_dir):
     config = dataclass_from(GeneratorConfig, saved["generator"])
     if config.condition != "none":
         raise ValueError(f"{run_dir} is a --condition {config.condition} run; a mixture combines unconditional runs.")
+    if config.data != SHAKESPEARE:
+        raise ValueError(f"{run_dir} was trained on {config.data}; `zoo ensemble generator` mixes tiny_shakespeare runs.")
     run_dir = Path(run_dir)
     chars = json.loads((run_dir / "vocabulary.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -83,7 +85,7 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
     targets = {split: np.asarray(ids[split][1:]) for split in SPLITS}
     infers, logits, log_probs = [], {split: [] for split in SPLITS}, {split: [] for split in SPLITS}
     for i, (d, (config, train_config, recorded, _)) in enumerate(zip(run_dirs, runs)):
-        model = _build(config, vocabulary, train_config.batch_size, name=f"member_{i}_{config.cell}")
+        model = build(config, vocabulary, train_config.batch_size, name=f"member_{i}_{config.cell}")
         model.load_weights(d / "best.weights.h5")
         infers.append(models.inference_model(model))
         for split in SPLITS:  # validation first: a member that does not reproduce stops before the test set

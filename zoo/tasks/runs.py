@@ -25,15 +25,18 @@ def member_folders(run_dirs):
 
 
 def read_finished(run_dir, section, files=("best.weights.h5", "metrics.json")):
-    """The saved ``config.json`` of a finished ``zoo train <section>`` run; ValueError (one line, saying
-    what to run) if the folder is not one, is another task's, or lacks one of ``files``."""
+    """The saved ``config.json`` of a finished ``zoo train <section>`` run (``section``: a name, or names any
+    of which will do); ValueError (one line, saying what to run) if the folder is not one, is another task's,
+    or lacks one of ``files``."""
     run_dir = Path(run_dir)
+    sections = (section,) if isinstance(section, str) else tuple(section)
     path = run_dir / "config.json"
     if not path.is_file():
-        raise ValueError(f"{run_dir} is not a `zoo train {section}` run folder: no {path.name} in it.")
+        raise ValueError(f"{run_dir} is not a `zoo train {sections[0]}` run folder: no {path.name} in it.")
     saved = json.loads(path.read_text())
-    if section not in saved:
-        raise ValueError(f"{run_dir} is not a {section} run: its config.json has {sorted(saved)}, not `{section}`.")
+    if not any(name in saved for name in sections):
+        raise ValueError(f"{run_dir} is not a {sections[0]} run: its config.json has {sorted(saved)}, not "
+                         f"`{sections[0]}`.")
     for name in files:
         if not (run_dir / name).is_file():
             raise ValueError(f"{run_dir} has not finished training (no {name}); rerun its command to finish it: "

@@ -22,7 +22,8 @@ from zoo.models.classifier import build_ensemble
 from zoo.tasks.runs import (
     add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
 )
-from zoo.tasks.sentiment import SentimentConfig, _classifier, _versus, card_limits, card_use
+from zoo.models.classifier import build_classifier
+from zoo.tasks.classifier import IMDB, ClassifierConfig, card_limits, card_use, versus
 
 # What every member must share: the data a model sees and the ids its embedding reads.
 SHARED = ("vocab_size", "max_length", "validation_split", "validation_by_movie")
@@ -36,12 +37,15 @@ def add_arguments(parser):
 
 def load_run(run_dir):
     """``(SentimentConfig, TrainConfig, metrics)`` of a finished binary ``zoo train sentiment`` run."""
-    saved = read_finished(run_dir, "sentiment")
-    config = dataclass_from(SentimentConfig, saved["sentiment"])
-    if config.head != "binary":
-        raise ValueError(f"{run_dir} has a {config.head!r} head; an ensemble averages binary (positive/negative) runs.")
+    saved = read_finished(run_dir, ("classifier", "sentiment"))  # "sentiment": runs of zoo before 0.x tasks
+    config = dataclass_from(ClassifierConfig, saved.get("classifier") or saved["sentiment"])
+    recorded = json.loads((Path(run_dir) / "metrics.json").read_text())
+    head = recorded.get("head", config.head)
+    if config.data != IMDB or head != "binary":
+        raise ValueError(f"{run_dir} is a {head!r} classifier of {config.data}; `zoo ensemble sentiment` averages "
+                         "binary imdb runs.")
     train_config = dataclass_from(training.TrainConfig, saved["train"])
-    return config, train_config, json.loads((Path(run_dir) / "metrics.json").read_text())
+    return config, train_config, recorded
 
 
 def check_compatible(run_dirs, runs):
@@ -94,7 +98,8 @@ def ensemble(run_dirs, run_dir="runs/imdb_ensemble", export_dir="", data_dir="",
 
     members, member_probabilities = [], {split: [] for split in ids}
     for i, (d, (config, _, recorded)) in enumerate(zip(run_dirs, runs)):
-        model = _classifier(config, vectorizer.vocabulary_size(), f"member_{i}_{config.cell}")
+        model = build_classifier(**config.model_options(vectorizer.vocabulary_size(), "binary", 2),
+                                 name=f"member_{i}_{config.cell}")
         model.load_weights(d / "best.weights.h5")
         for split in ids:  # validation first: a member that does not reproduce stops before the test set
             member_probabilities[split].append(probabilities(model, ids[split], first.max_length))
@@ -211,7 +216,7 @@ compiles for about a second; later ones reuse it.
 | validation | {metrics["validation_examples"]} | {metrics["validation"]["accuracy"]:.4f} | {metrics["validation"]["loss"]:.4f} |
 
 Published references on the same test set: Maas et al. (2011) 88.89%; the keras.io bidirectional LSTM
-example 84.3% (2 epochs). This model is {_versus(test, 0.8889)} Maas et al. and {_versus(test, 0.895)}
+example 84.3% (2 epochs). This model is {versus(test, 0.8889)} Maas et al. and {versus(test, 0.895)}
 the zoo's target of 89.5%. The test set played no part in choosing the members, their epochs or
 the ensemble (validation did). Validation accuracy of every ensemble of two or more of the members:
 

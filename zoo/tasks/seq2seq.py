@@ -1,10 +1,12 @@
-"""Sequence to sequence (many-to-many): English->Spanish translation, or addition ("123+45" -> "168").
+"""Sequence to sequence (many-to-many) on your pairs, English->Spanish translation, or addition ("123+45" -> "168").
 
-Train with teacher forcing on the shared trainer, decode the test split without it (greedy and beam
-search), score it (translation: sacreBLEU and chrF against all reference translations of each
-English sentence, and against each pair on its own; addition: exact match), draw an attention
-heat-map, and export a SavedModel that maps raw text to text, with its model card. Interrupt at
-any time and rerun the same command to resume.
+--data is a TSV file whose first two columns are source and target (no header, like spa.txt), or a
+CSV/TSV with a header or a JSON Lines file with --source-column/--target-column, tokenized by words or
+characters (--tokens); or `spa-eng` (Tatoeba, English->Spanish) or `addition` (generated sums). Train
+with teacher forcing on the shared trainer, decode the test split without it (greedy and beam search),
+score it (words: sacreBLEU and chrF against all references of each source; characters: exact match),
+draw an attention heat-map, and export a SavedModel that maps raw text to text, with its model card.
+Interrupt at any time and rerun the same command to resume.
 """
 
 import dataclasses
@@ -14,105 +16,134 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from zoo import cells, decoding, distributed, export, training
-from zoo.backend import require_tensorflow
-from zoo.data import addition, describe_source, text, translation
+from zoo import cells, decoding, distributed, export
+from zoo.data import addition, describe_source, files, text, translation
 from zoo.models import seq2seq as models
+from zoo.tasks.base import Data, Task, data_section, option
 from zoo.validation import one_of, positive_int, rate
 
-TASKS = ("translate", "addition")
 ATTENTION = ("none", "bahdanau", "luong")
+TOKENS = ("word", "char")
+SPA_ENG, ADDITION = "spa-eng", "addition"
+OLD_TASKS = {"translate": SPA_ENG, "addition": ADDITION}  # --task, the older name of --data
+
+
+@dataclasses.dataclass(frozen=True)
+class Style:
+    """How one dataset's texts become tokens and back, how outputs are scored and what the export serves."""
+
+    tokens: str  # "word" or "char"
+    detokenize: object = None  # joined target tokens -> text (a TensorFlow function), or None
+    signatures: tuple = ("serving_default",)
+    output: str = "output"
+
+    @property
+    def specs(self):
+        """``TextVectorization`` options of the source and target sides."""
+        if self.tokens == "char":
+            kind = dict(standardize=None, split="character")
+            return {"source": kind, "target": kind}
+        return {"source": dict(standardize=translation.standardize_source, split="whitespace"),
+                "target": dict(standardize=translation.standardize_target, split="whitespace")}
+
+    @property
+    def separator(self):
+        return "" if self.tokens == "char" else " "
+
+
+# The named datasets' styles; a user's pairs get Style(--tokens, generic detokenization).
+NAMED = {
+    SPA_ENG: Style("word", translation.detokenize, ("translate", "serving_default"), "translation"),
+    ADDITION: Style("char", None, ("serving_default",), "answer"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class Seq2SeqConfig:
-    """What encoder-decoder to train, on which task, and where to put it."""
+    """What encoder-decoder to train, on which pairs, and where to put it."""
 
-    task: str = "translate"
-    cell: str = "gru"
-    units: int = 256
-    num_layers: int = 1
-    embedding_dim: int = 128
-    bidirectional: bool = True
-    attention: str = "luong"
-    dropout: float = 0.2
-    tie_embeddings: bool = True
-    source_vocab: int = 12_000
-    target_vocab: int = 16_000
-    max_length: int = 50
-    beam_width: int = 4
-    length_penalty: float = 0.6
-    train_problems: int = 100_000
-    data_dir: str = ""  # empty: $ZOO_DATA_DIR, else download (translate)
-    run_dir: str = "runs/seq2seq"
-    export_dir: str = ""  # empty: <run_dir>/export
+    data: str = option(SPA_ENG, "`spa-eng`, `addition`, or your pairs: a TSV file source<TAB>target (no header), or a "
+                       "CSV/TSV with a header or JSON Lines file with --source-column/--target-column")
+    task: str = option("", "older name of --data: translate (= spa-eng) or addition")
+    tokens: str = option("word", "your pairs: word (lower-cased source words, cased target words, punctuation split "
+                         "off) or char (every character a token: dates, numbers, spelling)")
+    source_column: str = option("", "CSV/TSV with a header, JSON Lines: the source column (default `source`)")
+    target_column: str = option("", "CSV/TSV with a header, JSON Lines: the target column (default `target`)")
+    validation: str = option("", "a separate validation file (default: drawn from --data)")
+    test: str = option("", "a separate test file (default: drawn from --data)")
+    validation_split: float = option(0.05, "fraction of --data's distinct sources held out for validation")
+    test_split: float = option(0.05, "fraction of --data's distinct sources held out for testing")
+    cell: str = option("gru", f"recurrent cell of encoder and decoder, one of {cells.names()}")
+    units: int = option(256, "decoder units (the encoder's too, split between directions when bidirectional)")
+    num_layers: int = option(1, "stacked recurrent layers in the encoder and in the decoder")
+    embedding_dim: int = option(128, "token embedding size")
+    bidirectional: bool = option(True, "bidirectional encoder")
+    attention: str = option("luong", "none, bahdanau (additive) or luong (multiplicative) attention")
+    dropout: float = option(0.2, "dropout rate after embeddings and recurrent layers")
+    tie_embeddings: bool = option(True, "the output layer shares the target embedding matrix")
+    source_vocab: int = option(12_000, "source vocabulary size, reserved ids included")
+    target_vocab: int = option(16_000, "target vocabulary size, reserved ids included")
+    max_length: int = option(50, "tokens per side in training (longer pairs are left out of training only)")
+    beam_width: int = option(4, "beam width of the exported model and of the beam-search scores (1: greedy)")
+    length_penalty: float = option(0.6, "beam search length normalisation exponent (Wu et al. 2016; 0: none)")
+    train_problems: int = option(100_000, "addition: training problems")
+    data_dir: str = option("", "spa-eng: spa.txt or its folder (default $ZOO_DATA_DIR, else download)")
+    run_dir: str = option("runs/seq2seq", "run folder: config, checkpoints, logs, metrics (rerun to resume)")
+    export_dir: str = option("", "where the SavedModel goes (default <run_dir>/export)")
 
     def __post_init__(self):
-        one_of("task", self.task, TASKS)
+        one_of("task", self.task, ("", *OLD_TASKS))
+        one_of("tokens", self.tokens, TOKENS)
         one_of("cell", self.cell, cells.names())
         one_of("attention", self.attention, ATTENTION)
         for name in ("units", "num_layers", "embedding_dim", "source_vocab", "target_vocab", "max_length",
                      "beam_width", "train_problems"):
             positive_int(name, getattr(self, name))
         rate("dropout", self.dropout)
+        rate("validation_split", self.validation_split)
+        rate("test_split", self.test_split)
         if self.bidirectional and self.units % 2:
             raise ValueError(f"a bidirectional encoder splits `units` in two; got odd units={self.units}.")
         if self.length_penalty < 0:
             raise ValueError(f"`length_penalty` must be >= 0; got {self.length_penalty!r}.")
 
+    @property
+    def style(self):
+        return NAMED.get(self.data) or Style(self.tokens, translation.detokenize_plain if self.tokens == "word" else None)
 
-REPORT = ("test_bleu", "test_bleu_greedy", "test_chrf", "test_exact_match", "test_exact_match_greedy", "best_epoch",
-          "seconds_per_epoch")
-HELP = {
-    "task": "translate (English->Spanish, Tatoeba) or addition ('a+b' -> 'c', a, b < 1000)",
-    "cell": f"recurrent cell of encoder and decoder, one of {cells.names()}",
-    "units": "decoder units (the encoder's too, split between directions when bidirectional)",
-    "num_layers": "stacked recurrent layers in the encoder and in the decoder",
-    "embedding_dim": "token embedding size",
-    "bidirectional": "bidirectional encoder",
-    "attention": "none, bahdanau (additive) or luong (multiplicative) attention",
-    "dropout": "dropout rate after embeddings and recurrent layers",
-    "tie_embeddings": "the output layer shares the target embedding matrix",
-    "source_vocab": "translate: source vocabulary size, reserved ids included",
-    "target_vocab": "translate: target vocabulary size, reserved ids included",
-    "max_length": "tokens per side in training (longer pairs are left out of training only)",
-    "beam_width": "beam width of the exported model and of the beam-search scores (1: greedy)",
-    "length_penalty": "beam search length normalisation exponent (Wu et al. 2016; 0: none)",
-    "train_problems": "addition: training problems",
-    "data_dir": "translate: spa.txt or its folder (default $ZOO_DATA_DIR, else download)",
-    "run_dir": "run folder: config, checkpoints, logs, metrics (rerun to resume)",
-    "export_dir": "where the SavedModel goes (default <run_dir>/export)",
-    "seed": "seed of initialization, dropout, shuffling and the data split",
-}
-SEPARATOR = {"translate": " ", "addition": ""}
-DETOKENIZE = {"translate": translation.detokenize, "addition": None}
+    def model_options(self, source_vocab_size, target_vocab_size):
+        """The keyword arguments of :func:`zoo.models.seq2seq.build_seq2seq`."""
+        return dict(cell=self.cell, source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                    embedding_dim=self.embedding_dim, units=self.units, num_layers=self.num_layers,
+                    bidirectional=self.bidirectional, attention=None if self.attention == "none" else self.attention,
+                    dropout=self.dropout, tie_embeddings=self.tie_embeddings)
 
 
-def add_arguments(parser):
-    training.add_task_arguments(parser, Seq2SeqConfig, HELP, batch_size=64, learning_rate=1e-3, epochs=20, patience=3)
-
-
-def from_arguments(args):
-    return training.from_arguments(Seq2SeqConfig, args), training.from_arguments(training.TrainConfig, args)
+def resolve(config):
+    """``config`` with an older ``--task`` turned into its ``--data``."""
+    if config.task:
+        return dataclasses.replace(config, data=OLD_TASKS[config.task], task="")
+    return config
 
 
 def load_data(config, seed):
-    """``(splits, source description)`` for the configured task."""
-    if config.task == "addition":
-        return addition.problems(train=config.train_problems, seed=seed), {"path": "generated", "sha256": None}
-    path = translation.source(config.data_dir or None)
-    return translation.load(config.data_dir or None, seed=seed), describe_source(path)
+    """``(splits, record of the data)``."""
+    if config.data == ADDITION:
+        return addition.problems(train=config.train_problems, seed=seed), {"dataset": ADDITION, "path": "generated",
+                                                                           "sha256": None}
+    if config.data == SPA_ENG:
+        path = translation.source(config.data_dir or None)
+        return translation.load(config.data_dir or None, seed=seed), {"dataset": SPA_ENG, **describe_source(path)}
+    data = files.load(files.read_pairs, config.data, validation=config.validation or None, test=config.test or None,
+                      validation_split=config.validation_split, test_split=config.test_split, seed=seed,
+                      source_column=config.source_column or None, target_column=config.target_column or None)
+    return dict(data.splits), {"dataset": "files", "tokens": config.tokens, **data.describe()}
 
 
 def make_vectorizers(config, train_pairs, run_dir):
     """Source and target vectorizers, adapted on training pairs once and reused when a run resumes."""
     saved = Path(run_dir) / "vocabulary.json"
-    if config.task == "addition":
-        kind = dict(standardize=None, split="character")
-        specs = {"source": kind, "target": kind}
-    else:
-        specs = {"source": dict(standardize=translation.standardize_source, split="whitespace"),
-                 "target": dict(standardize=translation.standardize_target, split="whitespace")}
+    specs = config.style.specs
     if saved.exists():
         vocab = json.loads(saved.read_text())
         return {side: _fixed_vectorizer(vocab[side], name=f"{side}_vectorizer", **specs[side]) for side in specs}
@@ -142,27 +173,17 @@ def encode(vectorizers, pairs, max_length, drop_long=False):
 
 
 def build(config, vectorizers):
-    return models.build_seq2seq(
-        config.cell,
-        source_vocab_size=vectorizers["source"].vocabulary_size(),
-        target_vocab_size=vectorizers["target"].vocabulary_size(),
-        embedding_dim=config.embedding_dim,
-        units=config.units,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        attention=None if config.attention == "none" else config.attention,
-        dropout=config.dropout,
-        tie_embeddings=config.tie_embeddings,
-        name=f"{config.task}_seq2seq",
-    )
+    name = {SPA_ENG: "translate_seq2seq", ADDITION: "addition_seq2seq"}.get(config.data, "seq2seq")
+    return models.build_seq2seq(**config.model_options(vectorizers["source"].vocabulary_size(),
+                                                       vectorizers["target"].vocabulary_size()), name=name)
 
 
 class Translator:
     """Raw source texts -> target texts with a trained model (the Python twin of the exported signature)."""
 
-    def __init__(self, model, vectorizers, task, max_length=100):
+    def __init__(self, model, vectorizers, style, max_length=100):
         self.encoder, self.decoder = models.encoder_model(model), models.decoder_model(model)
-        self.vectorizers, self.task, self.max_length = vectorizers, task, max_length
+        self.vectorizers, self.style, self.max_length = vectorizers, style, max_length
         self.vocabulary = tf.constant([""] + [str(t) for t in vectorizers["target"].get_vocabulary()[1:]])
         self._decode = {}
 
@@ -180,7 +201,7 @@ class Translator:
         out = []
         for start in range(0, len(texts), batch_size):
             ids = self.ids(texts[start : start + batch_size], beam_width, length_penalty)
-            texts_out = decoding.ids_to_text(self.vocabulary, ids, SEPARATOR[self.task], DETOKENIZE[self.task])
+            texts_out = decoding.ids_to_text(self.vocabulary, ids, self.style.separator, self.style.detokenize)
             out += [t.decode("utf-8") for t in texts_out.numpy()]
         return out
 
@@ -198,9 +219,10 @@ def score_translations(hypotheses, references):
             "bleu_signature": str(bleu.get_signature())}
 
 
-def evaluate(translator, pairs, task, beam_width, length_penalty):
-    """Test scores with greedy and with beam search, and a few examples."""
-    if task == "addition":
+def evaluate(translator, pairs, beam_width, length_penalty):
+    """Test scores with greedy and with beam search, and a few examples: exact match for character tokens
+    (every character counts), sacreBLEU and chrF for words."""
+    if translator.style.tokens == "char":
         out = {}
         for name, width in (("greedy", 1), ("beam", beam_width)):
             answers = translator(pairs.source, width, length_penalty)
@@ -227,7 +249,7 @@ def evaluate(translator, pairs, task, beam_width, length_penalty):
     return out
 
 
-def attention_map(translator, sentence, path):
+def attention_map(translator, sentence, path, title):
     """Translate ``sentence`` greedily and draw where each output token attended; None without attention."""
     model_has_attention = any(layer.name == "attention" for layer in translator.decoder.layers)
     if not model_has_attention:
@@ -245,114 +267,150 @@ def attention_map(translator, sentence, path):
     source_tokens = [vocab["source"][i] for i in source[0].numpy() if i > 0]
     target_tokens = [vocab["target"][i] for i in output] + ["[end]"]
     plots.plot_attention(source_tokens, target_tokens, weights[:, : len(source_tokens)], path,
-                         title=f"{translator.task}: {sentence}")
+                         title=f"{title}: {sentence}")
     return str(path)
 
 
-def train(config, train_config, command=None):
-    """Train, evaluate on the test split, draw attention, export. Returns the metrics dict.
+class Seq2Seq(Task):
+    """Sequence to sequence (many-to-many) on your pairs (TSV/CSV/JSONL, word or char tokens), spa-eng or addition."""
 
-    With ``train_config.strategy`` "multi_worker", every machine runs this with the same arguments;
-    only the chief evaluates, writes ``config.run_dir`` and exports (the others return after training).
-    """
-    require_tensorflow("zoo train seq2seq")
-    strategy = training.make_strategy(train_config)  # first: before any TensorFlow op
-    with training.task_folder(strategy, config.run_dir) as run_dir:
-        return _train(config, train_config, command, strategy, run_dir)
+    name = "seq2seq"
+    Config = Seq2SeqConfig
+    train_defaults = dict(batch_size=64, learning_rate=1e-3, epochs=20, patience=3)
+    report = ("test_bleu", "test_bleu_greedy", "test_chrf", "test_exact_match", "test_exact_match_greedy",
+              "best_epoch", "seconds_per_epoch")
+
+    def resolve(self, config, train_config):
+        return resolve(config), train_config
+
+    def load(self, config, train_config, run_dir):
+        splits, info = load_data(config, train_config.seed)
+        vectorizers = make_vectorizers(config, splits["train"], run_dir)
+        batches = {
+            name: text.pairs_dataset(*encode(vectorizers, splits[name], config.max_length, drop_long=True),
+                                     train_config.batch_size, shuffle=name == "train", seed=train_config.seed)
+            for name in ("train", "validation")
+        }
+        return Data(info, batches["train"], batches["validation"], dict(splits=splits, vectorizers=vectorizers))
+
+    def build(self, config, data, train_config, run_dir):
+        return build(config, data.vectorizers)
+
+    def loss(self, config, data):
+        return models.loss()
+
+    def metrics(self, config, data):
+        return [models.MaskedAccuracy()]
+
+    def evaluate(self, config, train_config, model, data, history, run_dir, strategy):
+        if not distributed.is_chief(strategy):  # decoding needs no other worker: the chief evaluates alone
+            return {}
+        translator = Translator(model, data.vectorizers, config.style)
+        metrics = {
+            "task": {SPA_ENG: "translate", ADDITION: "addition"}.get(config.data, "seq2seq"),
+            **evaluate(translator, data.splits["test"], config.beam_width, config.length_penalty),
+            "validation_token_accuracy": float(history["val_token_accuracy"][int(np.argmin(history["val_loss"]))]),
+            "pairs": {name: len(pairs) for name, pairs in data.splits.items()},
+            "vocabulary": {side: v.vocabulary_size() for side, v in data.vectorizers.items()},
+            "tokens": config.style.tokens,
+        }
+        example = {SPA_ENG: "Where is the train station?", ADDITION: "478+925"}.get(config.data,
+                                                                                 data.splits["test"].source[0])
+        metrics["attention_plot"] = attention_map(translator, example, Path(run_dir) / "attention.png",
+                                                  Path(config.data).name)
+        return metrics
+
+    def export(self, config, train_config, model, data, metrics, export_dir, files):
+        translator = Translator(model, data.vectorizers, config.style)
+        style = config.style
+        export.export_seq2seq(
+            model, data.vectorizers["source"], translator.vocabulary, export_dir, signatures=style.signatures,
+            output_name=style.output, separator=style.separator, detokenize=style.detokenize,
+            beam_width=config.beam_width, length_penalty=config.length_penalty, extra_files=files,
+        )
+
+    def model_card(self, config, train_config, metrics, export_dir):
+        return model_card(config, train_config, metrics, export_dir)
+
+    def serves(self, signatures):
+        serving = signatures.get("serving_default")
+        return (serving is not None and set(serving.structured_input_signature[1]) == {"text"}
+                and len(serving.structured_outputs) == 1)
+
+    def predict(self, signatures, texts, options):
+        (outputs,) = signatures["serving_default"](text=tf.constant(texts, tf.string)).values()
+        for output in outputs.numpy():
+            print(output.decode("utf-8"))
 
 
-def _train(config, train_config, command, strategy, run_dir):
-    training.seed_everything(train_config.seed)
-    splits, data_info = load_data(config, train_config.seed)
-    command = command or f"python -c 'zoo.tasks.seq2seq.train({config!r}, {train_config!r})'"
-    training.write_config(run_dir, seq2seq=config, train=train_config, data=data_info, command=command)
-    vectorizers = make_vectorizers(config, splits["train"], run_dir)
-    batches = {
-        name: text.pairs_dataset(*encode(vectorizers, splits[name], config.max_length, drop_long=True),
-                                 train_config.batch_size, shuffle=name == "train", seed=train_config.seed)
-        for name in ("train", "validation")
-    }
-    with distributed.scope(strategy):
-        model = build(config, vectorizers)
-    history = training.fit(model, batches["train"], batches["validation"], train_config, run_dir, models.loss(),
-                           metrics=[models.MaskedAccuracy()], strategy=strategy)
-    if not training.is_chief(strategy):  # decoding needs no other worker: the chief evaluates alone
-        return training.epoch_summary(history, train_config.monitor)
-
-    translator = Translator(model, vectorizers, config.task)
-    metrics = {
-        "task": config.task,
-        **evaluate(translator, splits["test"], config.task, config.beam_width, config.length_penalty),
-        "validation_token_accuracy": float(history["val_token_accuracy"][int(np.argmin(history["val_loss"]))]),
-        **training.epoch_summary(history, train_config.monitor),
-        "pairs": {name: len(pairs) for name, pairs in splits.items()},
-        "vocabulary": {side: v.vocabulary_size() for side, v in vectorizers.items()},
-        "parameters": model.count_params(),
-        **training.environment(),
-        "data": data_info,
-        "command": command,
-        "seed": train_config.seed,
-    }
-    example = "Where is the train station?" if config.task == "translate" else "478+925"
-    metrics["attention_plot"] = attention_map(translator, example, run_dir / "attention.png")
-    export.write_metrics(run_dir, metrics)
-
-    export_dir = Path(config.export_dir or run_dir / "export")
-    files = {"config.json": json.loads((run_dir / "config.json").read_text())}
-    export.export_seq2seq(
-        model, vectorizers["source"], translator.vocabulary, export_dir,
-        signatures=("translate", "serving_default") if config.task == "translate" else ("serving_default",),
-        output_name="translation" if config.task == "translate" else "answer",
-        separator=SEPARATOR[config.task], detokenize=DETOKENIZE[config.task],
-        beam_width=config.beam_width, length_penalty=config.length_penalty, extra_files=files,
-    )
-    return export.finish(run_dir, export_dir, metrics, lambda m: model_card(config, train_config, m))
+TASK = Seq2Seq()
 
 
-def model_card(config, train_config, metrics):
-    """The exported model's README, every figure taken from ``metrics``."""
-    signature = "translate" if config.task == "translate" else "serving_default"
-    output = "translation" if config.task == "translate" else "answer"
-    example = "Where is the train station?" if config.task == "translate" else "123+45"
-    if config.task == "translate":
-        limits = (f"A long input is cut: the model reads its first {export.SOURCE_TOKENS} tokens (words and punctuation "
-                  "marks) and ignores the rest, so only that part is translated; `zoo translate` says so on stderr "
-                  f"when it happens. Training kept pairs of at most {config.max_length} tokens per side.")
-    else:
-        limits = (f"Only `a+b` with 0 <= a, b < {addition.MAX_VALUE} was trained on: the answer to anything else means "
-                  "nothing, and `zoo translate` refuses it.")
-    model = (f"{'bidirectional ' if config.bidirectional else ''}{config.num_layers} x `{config.cell}` encoder, "
-             f"{config.num_layers} x `{config.cell}` decoder of {config.units} units, "
-             f"{'no' if config.attention == 'none' else config.attention} attention, embeddings {config.embedding_dim}"
-             f"{' (output layer tied to the target embedding)' if config.tie_embeddings else ''}, dropout {config.dropout}")
-    if config.task == "translate":
-        title = "English -> Spanish translator"
-        results = f"""| decoding | sacreBLEU (all references) | chrF (all references) | sacreBLEU (one reference per pair) |
-|---|---:|---:|---:|
-| beam search, width {config.beam_width}, length penalty {config.length_penalty} (exported) | **{metrics["test_bleu_beam"]:.1f}** | {metrics["test_chrf_beam"]:.1f} | {metrics["test_bleu_single_reference_beam"]:.1f} |
-| greedy | {metrics["test_bleu_greedy"]:.1f} | {metrics["test_chrf_greedy"]:.1f} | {metrics["test_bleu_single_reference_greedy"]:.1f} |
-
-On our test split: {metrics["test_sentences"]:,} English sentences ({metrics["test_pairs"]:,} pairs) never seen in training.
-"All references" scores each English sentence once against all its Spanish translations in the split
-(Tatoeba often has several); "one reference per pair" scores every pair on its own, as most Tatoeba
-results are reported. sacreBLEU signature: `{metrics["bleu_signature"]}`."""
-        data = f"""Tatoeba English-Spanish pairs (`spa.txt` of the TensorFlow NMT example's `spa-eng.zip`, from manythings.org;
-CC-BY 2.0 FR, "Attribution: www.manythings.org/anki and tatoeba.org"), sha256 `{metrics["data"]["sha256"]}`.
-Split over distinct English sentences with seed {metrics["seed"]} (90/5/5): {metrics["pairs"]["train"]:,} training,
-{metrics["pairs"]["validation"]:,} validation and {metrics["pairs"]["test"]:,} test pairs. Vocabularies from the training
-split only: {metrics["vocabulary"]["source"]:,} English (lower-cased) and {metrics["vocabulary"]["target"]:,} Spanish (cased) tokens,
-punctuation split into tokens; unknown words map to one id."""
-    else:
-        title = "Addition: the text 'a+b' in, its sum out"
-        results = f"""| decoding | exact match on {metrics["pairs"]["test"]:,} unseen problems |
+def _scores(config, metrics, note=""):
+    """The results table: exact match (character tokens) or sacreBLEU/chrF (words)."""
+    if metrics["tokens"] == "char":
+        return f"""| decoding | exact match on {metrics["pairs"]["test"]:,} unseen test pairs |
 |---|---:|
 | beam search, width {config.beam_width} (exported) | **{100 * metrics["test_exact_match_beam"]:.2f}%** |
 | greedy | {100 * metrics["test_exact_match_greedy"]:.2f}% |
 
-Per-character (token) validation accuracy: {100 * metrics["validation_token_accuracy"]:.2f}% (the keras.io addition
-example reports 98.8% per character)."""
-        data = f"""Generated: all a+b with 0 <= a, b < 1000, shuffled with seed {metrics["seed"]}; the first {metrics["pairs"]["test"]:,}
-are the test problems, the next {metrics["pairs"]["validation"]:,} validation, the next {metrics["pairs"]["train"]:,} training."""
+Per-token validation accuracy (teacher forcing): {100 * metrics["validation_token_accuracy"]:.2f}%{note}."""
+    return f"""| decoding | sacreBLEU (all references) | chrF (all references) | sacreBLEU (one reference per pair) |
+|---|---:|---:|---:|
+| beam search, width {config.beam_width}, length penalty {config.length_penalty} (exported) | **{metrics["test_bleu_beam"]:.1f}** | {metrics["test_chrf_beam"]:.1f} | {metrics["test_bleu_single_reference_beam"]:.1f} |
+| greedy | {metrics["test_bleu_greedy"]:.1f} | {metrics["test_chrf_greedy"]:.1f} | {metrics["test_bleu_single_reference_greedy"]:.1f} |
+
+On the test split: {metrics["test_sentences"]:,} sources ({metrics["test_pairs"]:,} pairs) never seen in training.
+"All references" scores each source once against all its targets in the split; "one reference per pair"
+scores every pair on its own. sacreBLEU signature: `{metrics["bleu_signature"]}`."""
+
+
+def _card_text(config, metrics):
+    """``(title, example input, data paragraph, limits, results note)`` of the model card, by dataset."""
+    if config.data == SPA_ENG:
+        return ("English -> Spanish translator", "Where is the train station?",
+                f"""Tatoeba English-Spanish pairs (`spa.txt` of the TensorFlow NMT example's `spa-eng.zip`, from manythings.org;
+CC-BY 2.0 FR, "Attribution: www.manythings.org/anki and tatoeba.org"), sha256 `{metrics["data"]["sha256"]}`.
+Split over distinct English sentences with seed {metrics["seed"]} (90/5/5): {metrics["pairs"]["train"]:,} training,
+{metrics["pairs"]["validation"]:,} validation and {metrics["pairs"]["test"]:,} test pairs. Vocabularies from the training
+split only: {metrics["vocabulary"]["source"]:,} English (lower-cased) and {metrics["vocabulary"]["target"]:,} Spanish (cased) tokens,
+punctuation split into tokens; unknown words map to one id.""",
+                f"A long input is cut: the model reads its first {export.SOURCE_TOKENS} tokens (words and punctuation "
+                "marks) and ignores the rest, so only that part is translated; `zoo translate` says so on stderr "
+                f"when it happens. Training kept pairs of at most {config.max_length} tokens per side.", "")
+    if config.data == ADDITION:
+        return ("Addition: the text 'a+b' in, its sum out", "123+45",
+                f"""Generated: all a+b with 0 <= a, b < 1000, shuffled with seed {metrics["seed"]}; the first {metrics["pairs"]["test"]:,}
+are the test problems, the next {metrics["pairs"]["validation"]:,} validation, the next {metrics["pairs"]["train"]:,} training.""",
+                f"Only `a+b` with 0 <= a, b < {addition.MAX_VALUE} was trained on: the answer to anything else means "
+                "nothing, and `zoo translate` refuses it.",
+                " (the keras.io addition example reports 98.8% per character)")
+    name = Path(config.data).name
+    kind = ("characters (every character a token)" if config.tokens == "char" else
+            "words (source lower-cased, target cased, punctuation split off)")
+    return (f"Sequence to sequence on {name}", metrics.get("examples", [{}])[0].get("source", "text"),
+            data_section(metrics["data"]) + f"Tokens: {kind}; vocabularies from the training split only "
+            f"({metrics['vocabulary']['source']:,} source and {metrics['vocabulary']['target']:,} target tokens).",
+            f"Only inputs like the sources of `{name}` were trained on. The model reads the first "
+            f"{export.SOURCE_TOKENS} tokens of an input; training kept pairs of at most {config.max_length} tokens per "
+            "side.", "")
+
+
+def model_card(config, train_config, metrics, export_dir):
+    """The exported model's README, every figure taken from ``metrics``."""
+    style = config.style
+    signature, output = style.signatures[0], style.output
+    title, example, data, limits, note = _card_text(config, metrics)
+    results = _scores(config, metrics, note)
+    model = (f"{'bidirectional ' if config.bidirectional else ''}{config.num_layers} x `{config.cell}` encoder, "
+             f"{config.num_layers} x `{config.cell}` decoder of {config.units} units, "
+             f"{'no' if config.attention == 'none' else config.attention} attention, embeddings {config.embedding_dim}"
+             f"{' (output layer tied to the target embedding)' if config.tie_embeddings else ''}, dropout {config.dropout}")
+    examples = "\n".join(
+        f"- `{e['source']}` -> `{e['output']}` (reference{'s' if 'references' in e else ''}: "
+        f"{' / '.join('`' + r + '`' for r in e.get('references', [e.get('reference')]))})"
+        for e in metrics["examples"]
+    )
     return f"""# {title}
 
 A TensorFlow SavedModel: raw text in, text out. Tokenization, the {config.cell} encoder-decoder and
@@ -361,12 +419,13 @@ beam search all run inside the graph; no zoo code is needed to run it.
 ## Use
 ```python
 import tensorflow as tf
-model = tf.saved_model.load("{config.export_dir or 'EXPORT_DIR'}")
-out = model.signatures["{signature}"](text=tf.constant(["{example}"]))
+model = tf.saved_model.load("{config.export_dir or Path(export_dir).as_posix()}")
+out = model.signatures["{signature}"](text=tf.constant([{json.dumps(example, ensure_ascii=False)}]))
 print(out["{output}"].numpy()[0].decode())
 ```
 `{signature}`{" (also `serving_default`)" if signature != "serving_default" else ""}: `text` (tf.string [None]) ->
 `{output}` (tf.string [None]). Empty and unknown inputs give an answer, never an error. {limits}
+Or `zoo predict {Path(export_dir).as_posix()} {json.dumps(example, ensure_ascii=False)}`.
 
 ## Results (measured by the command below)
 {results}
@@ -389,8 +448,5 @@ print(out["{output}"].numpy()[0].decode())
 Seed {metrics["seed"]}.
 
 ## Examples (test split, beam search)
-""" + "\n".join(
-        f"- `{e['source']}` -> `{e['output']}` (reference{'s' if 'references' in e else ''}: "
-        f"{' / '.join('`' + r + '`' for r in e.get('references', [e.get('reference')]))})"
-        for e in metrics["examples"]
-    ) + "\n"
+{examples}
+"""

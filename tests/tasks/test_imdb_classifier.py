@@ -1,10 +1,12 @@
 import json
 
 import pytest
+import tensorflow as tf
 
 from tests.data.test_imdb import make_archive
 from zoo import cli, training
-from zoo.tasks import sentiment
+from zoo.data import describe_source
+from zoo.tasks import classifier
 
 TINY = ["--units", "4", "--embedding-dim", "4", "--epochs", "2", "--validation-split", "0.34", "--verbose", "0"]
 
@@ -24,10 +26,11 @@ def test_training_writes_metrics_config_and_export(trained):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_examples"] == 2 and 0 <= metrics["test"]["accuracy"] <= 1
     assert metrics["epochs_run"] == 2 and metrics["seconds_per_epoch"] > 0 and metrics["parameters"] > 0
-    assert metrics["data"]["sha256"] == sentiment.describe_source(archive)["sha256"]
+    assert metrics["data"]["sha256"] == describe_source(archive)["sha256"]
     assert metrics["command"].startswith("zoo train sentiment --data-dir")
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["sentiment"]["units"] == 4 and config["train"]["monitor"] == "val_accuracy"
+    assert config["classifier"]["units"] == 4 and config["classifier"]["data"] == "imdb"
+    assert config["train"]["monitor"] == "val_loss"  # ties in accuracy would keep an early epoch (issue 22)
     export = run_dir / "export"
     assert (export / "saved_model.pb").exists()
     assert json.loads((export / "metrics.json").read_text())["test"] == metrics["test"]
@@ -70,13 +73,15 @@ def test_rerunning_a_finished_run_does_not_train_again(trained, capsys):
     assert "finished earlier" in capsys.readouterr().out
 
 
-def test_rating_head_reports_mae_and_exports_nothing(tmp_path):
+def test_rating_head_reports_mae_and_exports_a_value(tmp_path):
     archive = make_archive(tmp_path)
     argv = ["train", "sentiment", "--head", "rating", "--data-dir", str(archive), "--run-dir", str(tmp_path / "r"), *TINY]
     assert cli.main(argv) == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["task"] == "imdb_rating" and metrics["test"]["mae"] >= 0
-    assert not (tmp_path / "r" / "export").exists()
+    signature = tf.saved_model.load(str(tmp_path / "r" / "export")).signatures["serving_default"]
+    assert signature(text=tf.constant(["Superb", ""]))["value"].shape == (2,)
+    assert "Maas et al." in (tmp_path / "r" / "export" / "README.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -120,9 +125,10 @@ def test_shortcut_flag_reaches_the_model_and_the_card(trained, tmp_path):
     assert cli.main(argv) == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["parameters"] == json.loads((run_dir / "metrics.json").read_text())["parameters"] + 4
-    assert json.loads((tmp_path / "r" / "config.json").read_text())["sentiment"]["shortcut"] is True
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["classifier"]["shortcut"] is True
     binary = json.loads((run_dir / "export" / "metrics.json").read_text())
-    card = sentiment.model_card(sentiment.SentimentConfig(shortcut=True), training.TrainConfig(), binary, "saved_models/x")
+    card = classifier.imdb_card(classifier.ClassifierConfig(shortcut=True), training.TrainConfig(), binary,
+                                "saved_models/x")
     assert "pooling over time of [h_t; x_t]" in card
     assert "[h_t; x_t]" not in (run_dir / "export" / "README.md").read_text()
 
