@@ -112,6 +112,8 @@ def _user(config, seed):
                       test=config.test or None, validation_split=config.validation_split,
                       test_split=config.test_split, seed=seed, text_column=config.text_column,
                       label_column=config.label_column, numeric=numeric)
+    for line in data.summary():  # every split and its size, before training
+        print(line)
     if numeric:
         names, head = [], "regression"
         splits = {s: (part.texts, np.asarray(part.labels, np.float32)) for s, part in data.splits.items()}

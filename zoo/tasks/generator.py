@@ -113,6 +113,8 @@ def load_text(config, seed):
         return text, {"dataset": SHAKESPEARE, **info}
     data = files.load(files.read_text, config.data, validation=config.validation or None, test=config.test or None,
                       validation_split=config.validation_split, test_split=config.test_split, seed=seed)
+    for line in data.summary():  # every split and its size, before training
+        print(line)
     return dict(data.splits), {"dataset": "files", **data.describe()}
 
 

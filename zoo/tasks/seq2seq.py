@@ -137,6 +137,8 @@ def load_data(config, seed):
     data = files.load(files.read_pairs, config.data, validation=config.validation or None, test=config.test or None,
                       validation_split=config.validation_split, test_split=config.test_split, seed=seed,
                       source_column=config.source_column or None, target_column=config.target_column or None)
+    for line in data.summary():  # every split and its size, before training
+        print(line)
     return dict(data.splits), {"dataset": "files", "tokens": config.tokens, **data.describe()}
 
 
