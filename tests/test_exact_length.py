@@ -87,3 +87,29 @@ def test_punctuation_marks_are_tokens():
 
     out = xl.standardize_with_punctuation(tf.constant(["Great film!<br />Really... don't"])).numpy()[0].decode()
     assert out.split() == ["great", "film", "!", "really", ".", ".", ".", "don't"]
+
+
+def _runs(cell, length, accuracies, test_reviews=1000):
+    return [{"cell": cell, "length": length, "test_accuracy": a, "test_reviews": test_reviews} for a in accuracies]
+
+
+def test_findings_name_the_lengths_where_the_simple_rnn_falls_behind():
+    by_length = {
+        10: {"elman": _runs("elman", 10, [0.70, 0.71, 0.69]), "gru": _runs("gru", 10, [0.70, 0.72, 0.70])},
+        100: {"elman": _runs("elman", 100, [0.60, 0.61, 0.59]), "gru": _runs("gru", 100, [0.80, 0.81, 0.79])},
+        1000: {"elman": _runs("elman", 1000, [0.55, 0.56, 0.54]), "gru": _runs("gru", 1000, [0.80, 0.82, 0.81])},
+    }
+    [text] = xl._gap_findings("Table", by_length)
+    assert "at N = 100, 1000." in text and "holds here from N = 100 on" in text and "10: -0.7 points (gru)" in text
+
+
+def test_findings_say_when_a_table_is_at_chance():
+    by_length = {10: {"elman": _runs("elman", 10, [0.50, 0.52]), "gru": _runs("gru", 10, [0.51, 0.49])}}
+    [text] = xl._gap_findings("Table", by_length)
+    assert "at chance" in text and "holds" not in text
+
+
+def test_findings_do_not_test_a_gap_with_one_seed():
+    by_length = {10: {"elman": _runs("elman", 10, [0.6]), "gru": _runs("gru", 10, [0.9])}}
+    [text] = xl._gap_findings("Table", by_length)
+    assert "no gap is tested" in text and "Too few seeds" in text

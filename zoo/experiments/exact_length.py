@@ -456,11 +456,16 @@ def _gap_findings(title, by_length, simple="elman"):
     behind_at = [n for n, _, _, b in verdicts if b]
     text = (f"{title}: {simple} minus the best other cell, by N: "
             + ", ".join(f"{n}: {-gap * 100:+.1f} points ({best})" for n, best, gap, _ in verdicts) + ". ")
-    if any(b is None for *_, b in verdicts):
-        text += "Where fewer than two seeds finished, the gap is not tested. "
-    text += (f"{simple} is behind by more than twice the standard error of the gap (over seeds) at N = "
-             f"{', '.join(map(str, behind_at))}." if behind_at else
-             f"{simple} is nowhere behind by more than twice the standard error of the gap (over seeds).")
+    tested = [n for n, _, _, b in verdicts if b is not None]
+    if not tested:
+        text += "Fewer than two seeds finished at every N, so no gap is tested against the seeds' spread."
+    else:
+        if len(tested) < len(verdicts):
+            text += "Where fewer than two seeds finished, the gap is not tested. "
+        text += (f"{simple} is behind by more than twice the standard error of the gap (over seeds) at N = "
+                 f"{', '.join(map(str, behind_at))}." if behind_at else
+                 f"Of N = {', '.join(map(str, tested))}, {simple} is behind by more than twice the standard error "
+                 "of the gap (over seeds) at none.")
     if best_all < 0.5 + chance:
         text += (f" No cell's mean reaches 0.5 + {chance:.3f} (twice the standard error of an accuracy on "
                  f"{test_n:,} test reviews): the whole table is at chance, and says nothing about memory.")
