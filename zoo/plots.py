@@ -80,8 +80,9 @@ def plot_panels(panels, path, columns=None, width=None):
     Args:
         panels: a list of dicts, one per panel: ``lines`` (a list of dicts with ``x``, ``y`` and optional
             ``label``, ``yerr``, ``color``, ``linestyle``, ``marker``), and optional ``title``, ``xlabel``,
-            ``ylabel``, ``xscale``/``yscale`` ("linear" or "log"), ``xticks`` (the x values to label, e.g. the
-            lengths of a log axis) and ``hlines`` (``(y, label)`` reference levels, drawn dotted).
+            ``ylabel``, ``xscale``/``yscale`` ("linear" or "log"), ``xlim``/``ylim`` (``(low, high)``, e.g. to
+            share one range across panels), ``xticks`` (the x values to label, e.g. the lengths of a log axis)
+            and ``hlines`` (``(y, label)`` reference levels, drawn dotted).
         path: the PNG to write.
         columns: panels per row (default: all in one row).
         width: inches per panel (default 5).
@@ -110,6 +111,9 @@ def plot_panels(panels, path, columns=None, width=None):
             ax.annotate(label, (0.01, y), xycoords=("axes fraction", "data"), fontsize=7, color="grey", va="bottom")
         ax.set_xscale(panel.get("xscale", "linear"))
         ax.set_yscale(panel.get("yscale", "linear"))
+        for key, set_lim in (("xlim", ax.set_xlim), ("ylim", ax.set_ylim)):
+            if panel.get(key):
+                set_lim(*panel[key])
         if panel.get("xticks"):
             ax.set_xticks(panel["xticks"], [f"{t:g}" for t in panel["xticks"]])
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

@@ -428,8 +428,12 @@ def _accuracy_section(results, s, ctx):
                            "yerr": [0.0 if np.isnan(sd) else sd for _, sd, _ in stats], "label": cell,
                            "color": f"C{i}", "marker": "o"})
         panels.append({"title": title.lower().replace(" embedding, keeping the", ","), "xlabel": "N (tokens)",
-                       "ylabel": "test accuracy", "xscale": "log", "xticks": lengths, "lines": curves,
+                       "ylabel": "test accuracy", "xscale": "log", "xticks": list(s.lengths), "lines": curves,
                        "hlines": [(0.5, "chance")]})
+    tops = [y + e for panel in panels for line in panel["lines"] for y, e in zip(line["y"], line["yerr"])]
+    for panel in panels:  # one accuracy range for every panel, so the tables' plots compare at a glance
+        panel["ylim"] = (0.45, max(tops + [0.6]) + 0.02)
+        panel["xlim"] = (min(s.lengths) / 1.3, max(s.lengths) * 1.3)
     ctx.plots.append(plot_panels(panels, ctx.assets / "exact_length.png", columns=min(len(panels), 2)))
     return [*findings(found), *lines, f"![accuracy against N, exact-length reviews]({ctx.assets.name}/exact_length.png)",
             ""]
