@@ -96,7 +96,7 @@ def test_peephole_output_gate_sees_new_cell_state():
 def test_finite_difference_gradients_of_every_weight(case):
     """Analytic gradients (through Recurrent's hoisted path) equal central differences in float64."""
     cell, _ = make_cell(case, dtype="float64", seed=3)
-    layer = zoo.layers.Recurrent(cell, return_sequences=True, dtype="float64")
+    layer = zoo.layers.Recurrent(cell, return_sequences=True, hoist_inputs=True, dtype="float64")
     x = rng.normal(size=(2, 4, INPUT_DIM))
     coeffs = rng.normal(size=(2, 4, UNITS))
     layer(x)

@@ -147,7 +147,7 @@ def test_given_initial_state_matches_reference(form, hoist_inputs):
 def test_finite_difference_gradients_of_every_weight(form):
     """Analytic gradients (hoisted path) equal central differences in float64, for every weight."""
     cell, _ = make(form, dtype="float64", weights_seed=3)
-    layer = zoo.layers.Recurrent(cell, return_sequences=True, dtype="float64")
+    layer = zoo.layers.Recurrent(cell, return_sequences=True, hoist_inputs=True, dtype="float64")
     x = rng.normal(size=(2, 4, INPUT_DIM))
     init = [rng.normal(scale=0.5, size=(2, UNITS))]
     coeffs = rng.normal(size=(2, 4, UNITS))

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import zoo
 from tests import reference
-from tests.conftest import INPUT_DIM, UNITS, make_cell, zero_states
+from tests.conftest import BACKEND, INPUT_DIM, UNITS, make_cell, zero_states
 
 rng = np.random.default_rng(11)
 X = rng.normal(size=(3, 6, INPUT_DIM)).astype("float32")
@@ -73,10 +73,11 @@ def test_noise_initial_state_only_in_training():
     assert not np.allclose(first, second)
 
 
-def test_stateful_carries_state_and_resets():
+@pytest.mark.parametrize("hoist_inputs", [True, False])
+def test_stateful_carries_state_and_resets(hoist_inputs):
     cell, ref = make_cell("elman_tanh")
     inputs = keras.Input(batch_shape=(3, 3, INPUT_DIM))
-    layer = zoo.layers.Recurrent(cell, stateful=True)
+    layer = zoo.layers.Recurrent(cell, stateful=True, hoist_inputs=hoist_inputs)
     model = keras.Model(inputs, layer(inputs))
     _, states = reference.run_sequence(ref, X[:, :3], zero_states(cell, 3))
     want, _ = reference.run_sequence(ref, X[:, 3:], states)
@@ -110,3 +111,23 @@ def test_config_and_keras_file_round_trip(mode, tmp_path):
     np.testing.assert_array_equal(model(X), reloaded(X))
     layer = model.layers[-1]
     assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("hoist_inputs", ["auto", True, False])
+def test_hoist_inputs_chooses_the_path(hoist_inputs, monkeypatch):
+    """"auto" runs the path measured faster on the active backend (FASTEST_HOISTING); True/False force one."""
+    cell, _ = make_cell("gru_reset_after")
+    ranks = []
+    project = cell.project_inputs
+    monkeypatch.setattr(cell, "project_inputs", lambda x, **kw: ranks.append(len(x.shape)) or project(x, **kw))
+    layer = zoo.layers.Recurrent(cell, hoist_inputs=hoist_inputs)
+    layer(X)
+    hoisted = zoo.layers.recurrent.FASTEST_HOISTING[BACKEND] if hoist_inputs == "auto" else hoist_inputs
+    assert layer.hoists is hoisted and (3 in ranks) is hoisted
+    assert type(layer).from_config(layer.get_config()).hoist_inputs == hoist_inputs
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_bad_hoist_inputs_raises_clear_error(value):
+    with pytest.raises(ValueError, match=r"`hoist_inputs` must be one of \('auto', True, False\); got hoist_inputs="):
+        zoo.layers.Recurrent(zoo.cells.ElmanCell(2), hoist_inputs=value)

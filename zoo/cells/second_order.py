@@ -31,14 +31,15 @@ class SecondOrderCell(ZooCell):
     = ``[W_mx | W_hx]``, ``recurrent_kernel`` W_mh (units, rank),
     ``factor_output_kernel`` W_hm (rank, units), ``bias`` b (units,).
 
-    Everything that depends on x_t alone is hoisted out of the time loop by
-    :meth:`project_inputs`: ``x_t W`` (the flattened M_t) in the full form,
-    ``[x_t W_mx | x_t W_hx + b]`` in the factorised one. Memory: the full form
-    has input_dim*units² weights and its hoisted projection is
-    (batch, time, units²) floats (about 52 MB at batch 32, 100 steps, 64
-    units; 16x that at 256 units), so it is meant for small state sizes
-    (grammar induction, automata); use ``rank`` for larger ones, or
-    ``Recurrent(..., hoist_inputs=False)`` to hold one step's M_t at a time.
+    Everything that depends on x_t alone is :meth:`project_inputs`: ``x_t W``
+    (the flattened M_t) in the full form, ``[x_t W_mx | x_t W_hx + b]`` in the
+    factorised one, which ``Recurrent`` hoists out of the time loop where that
+    is faster (``hoist_inputs``). Memory: the full form has input_dim*units²
+    weights and a hoisted projection is (batch, time, units²) floats (about
+    52 MB at batch 32, 100 steps, 64 units; 16x that at 256 units), so it is
+    meant for small state sizes (grammar induction, automata); use ``rank``
+    for larger ones, or ``Recurrent(..., hoist_inputs=False)`` (the default
+    path on TensorFlow and JAX) to hold one step's M_t at a time.
 
     Start state: from h_0 = 0 the full form's bilinear term vanishes, so
     h_1 = φ(b). With tanh and the default zero bias an untrained cell outputs

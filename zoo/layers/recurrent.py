@@ -7,11 +7,19 @@ from keras import tree
 # TensorFlow, lax.scan on JAX, a Python loop on PyTorch). Not exported
 # publicly; using it keeps Recurrent's outputs identical to keras.layers.RNN.
 from keras.src.backend import rnn as backend_rnn
+from keras.src.random.seed_generator import make_default_seed
 
 from zoo.cells.base import ZooCell
 from zoo.validation import one_of
 
 INITIAL_STATES = ("zeros", "learned", "noise")
+
+# hoist_inputs="auto": the path that trained faster per backend in scripts/benchmark_cells.py on CPU
+# (docs/benchmarks.md, "Recurrent layers: the default path against Keras"). In TensorFlow's and JAX's
+# compiled loops the per-step x_t W runs beside the sequential h_{t-1} U chain and hoisting it only
+# lengthens the critical path; PyTorch's eager loop pays per op, so one big matmul before it wins.
+# Not measured on GPUs: there the CPU choice applies.
+FASTEST_HOISTING = {"tensorflow": False, "jax": False, "torch": True}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -23,7 +31,7 @@ class Recurrent(keras.layers.RNN):
     ``__call__``; ``go_backwards``; ``stateful`` with ``reset_states()``;
     ``keras.layers.Bidirectional``), with two additions:
 
-    - **Hoisted input projection.** For zoo cells, ``x_t W + b`` for every
+    - **Hoisted input projection** (where it is faster). For zoo cells, ``x_t W + b`` for every
       step is one ``(batch*time, input_dim) @ (input_dim, G*units)`` matmul
       before the loop, and only ``h_{t-1} U`` and the gates run inside it (what
       Keras 1 called ``consume_less="cpu"``). The input dropout mask is drawn
@@ -44,10 +52,13 @@ class Recurrent(keras.layers.RNN):
         initial_state: "zeros", "learned" or "noise" (see above).
         noise_stddev: standard deviation of the "noise" initial state.
         seed: seed of the "noise" initial state.
-        hoist_inputs: use the hoisted projection for zoo cells (default
-            True); False runs the cell's own ``call`` at every step, as
-            ``keras.layers.RNN`` does (see the README's benchmark for when
-            each is faster).
+        hoist_inputs: "auto" (default): the path measured faster on the
+            active Keras backend (on CPU: not hoisted on TensorFlow and JAX,
+            hoisted on PyTorch; see ``FASTEST_HOISTING`` and
+            docs/benchmarks.md); True forces the hoisted projection for zoo
+            cells; False runs the cell's own ``call`` at every step, as
+            ``keras.layers.RNN`` does. Both paths give the same outputs and
+            gradients up to float rounding.
 
     Example:
     ```python
@@ -66,7 +77,7 @@ class Recurrent(keras.layers.RNN):
         initial_state="zeros",
         noise_stddev=0.1,
         seed=None,
-        hoist_inputs=True,
+        hoist_inputs="auto",
         **kwargs,
     ):
         one_of("initial_state", initial_state, INITIAL_STATES)
@@ -83,10 +94,23 @@ class Recurrent(keras.layers.RNN):
         self.initial_state_mode = initial_state
         self.noise_stddev = float(noise_stddev)
         self.seed = seed
-        # Only the "noise" mode draws: other modes then hold the variables of keras.layers.RNN.
-        self.noise_seed_generator = keras.random.SeedGenerator(seed=seed) if initial_state == "noise" else None
+        # Only the "noise" mode has a seed generator, so the other modes hold exactly the variables of
+        # keras.layers.RNN (issue 23). Its default seed is still drawn here in every mode, from Python's
+        # `random` as SeedGenerator(seed=None) draws it: seeded runs then initialise every later weight
+        # as they did when each layer created a generator (tests/reference_runs.py).
+        noise_seed = make_default_seed() if seed is None else seed
+        self.noise_seed_generator = keras.random.SeedGenerator(seed=noise_seed) if initial_state == "noise" else None
         self.learned_initial_state = None
-        self.hoist_inputs = bool(hoist_inputs)
+        if not (isinstance(hoist_inputs, bool) or hoist_inputs == "auto"):
+            raise ValueError(f"`hoist_inputs` must be one of ('auto', True, False); got hoist_inputs={hoist_inputs!r}.")
+        self.hoist_inputs = hoist_inputs
+
+    @property
+    def hoists(self):
+        """Whether this layer runs the hoisted path (``hoist_inputs`` resolved for the active backend)."""
+        if self.hoist_inputs == "auto":
+            return FASTEST_HOISTING.get(keras.backend.backend(), False)
+        return self.hoist_inputs
 
     def build(self, sequences_shape, initial_state_shape=None):
         if self.initial_state_mode == "learned":
@@ -143,7 +167,7 @@ class Recurrent(keras.layers.RNN):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
-        if not (self.hoist_inputs and isinstance(cell, ZooCell)):
+        if not (self.hoists and isinstance(cell, ZooCell)):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         # In training, with the input dropout mask RNN.call already drew for this call (one per sequence).
         projected = cell.project_inputs(sequences, training=training)  # (batch, time, G*units)
