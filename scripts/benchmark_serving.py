@@ -6,6 +6,13 @@ calls, after warm-up) and throughput at --batch texts per call. No zoo code is i
 
     python scripts/benchmark_serving.py                        # every flagship found
     python scripts/benchmark_serving.py --models imdb_sentiment --requests 200
+    python scripts/benchmark_serving.py --http --models imdb_sentiment_fast   # also over HTTP (zoo serve)
+
+With --http, each text model is also served by `zoo serve` (a subprocess, on 127.0.0.1), once with dynamic
+batching (the default --batch-timeout-ms) and once without (--batch-timeout-ms 0), and asked by 1, 8 and
+64 concurrent clients (--clients), each sending single-text requests in TF Serving's row format over
+keep-alive connections: p50/p99 latency, requests per second, failed requests, and the mean batch the
+server ran (from its /zoo/stats). One `zoo predict`/`zoo translate` process per text is timed beside it.
 
 Inputs: IMDB test reviews when ZOO_DATA_DIR (or --data-dir) holds the IMDB archive, else a fixed
 230-word review (IMDB's median length); English sentences for the translator; "a+b" problems for
@@ -13,10 +20,13 @@ addition; the character model generates 100 characters per request and scores 64
 """
 
 import argparse
+import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -111,6 +121,100 @@ def char_model(path, args):
     }
 
 
+def start_server(path, batching):
+    """`zoo serve path` on a free loopback port: (process, base URL)."""
+    command = [sys.executable, "-m", "zoo", "serve", str(path), "--port", "0"]
+    if not batching:
+        command += ["--batch-timeout-ms", "0"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    line = server.stdout.readline()  # "zoo: serving NAME (version 1) at http://127.0.0.1:PORT/ ..."
+    if not line.startswith("zoo: serving"):
+        server.kill()
+        raise RuntimeError(f"zoo serve did not start: {line!r}")
+    url = line.split(" at ")[1].split("/ ")[0]
+    import httpx
+
+    while httpx.get(f"{url}/healthz").status_code != 200:  # until it has warmed up
+        time.sleep(0.5)
+    return server, url
+
+
+async def http_clients(url, texts, clients, httpx):
+    """``clients`` concurrent clients, each with its own keep-alive connection, sending its share of
+    ``texts`` one request at a time: (latencies in ms of the answered requests, failures, wall seconds).
+
+    One connection pool per client, made before the clock starts: httpx's pool checks every connection it
+    holds on each request, and making a client costs milliseconds; either made the client, not the
+    server, the bottleneck at 64 clients."""
+    latencies, failures = [], 0
+    pools = [httpx.AsyncClient(timeout=120) for _ in range(clients)]
+
+    async def client(k):
+        nonlocal failures
+        for text in texts[k::clients]:
+            start = time.perf_counter()
+            try:
+                answer = await pools[k].post(url, json={"instances": [text]})
+                ok = answer.status_code == 200 and len(answer.json()["predictions"]) == 1
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append((time.perf_counter() - start) * 1e3)
+            else:
+                failures += 1
+
+    await asyncio.gather(*(pool.get(url.split("/v1/")[0] + "/healthz") for pool in pools))  # connect them all
+    start = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    seconds = time.perf_counter() - start
+    await asyncio.gather(*(pool.aclose() for pool in pools))
+    return latencies, failures, seconds
+
+
+def http_model(name, path, texts, args):
+    """`zoo serve` with and without dynamic batching, at each client count (see the module doc)."""
+    import httpx
+
+    results = {}
+    for batching in (True, False):
+        server, base = start_server(path, batching)
+        try:
+            url = f"{base}/v1/models/{path.name}:predict"
+            asyncio.run(http_clients(url, texts[:64], 8, httpx))  # warm-up: connections, every request shape
+            before = httpx.get(f"{base}/zoo/stats").json()["signatures"]
+            for clients in args.clients:
+                latencies, failures, seconds = asyncio.run(http_clients(url, texts[: args.http_requests], clients, httpx))
+                after = httpx.get(f"{base}/zoo/stats").json()["signatures"]
+                calls = sum(a["calls"] - b["calls"] for a, b in zip(after, before))
+                rows = sum(a["rows"] - b["rows"] for a, b in zip(after, before))
+                before = after
+                results[f"{'batching' if batching else 'no_batching'}_{clients}_clients"] = {
+                    "requests": len(latencies) + failures, "failed": failures,
+                    "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+                    "requests_per_second": len(latencies) / seconds, "mean_batch": rows / max(calls, 1),
+                }
+                print(name, "batching" if batching else "no batching", clients, "clients",
+                      json.dumps(results[f"{'batching' if batching else 'no_batching'}_{clients}_clients"]), flush=True)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            results[f"{'batching' if batching else 'no_batching'}_exit_status"] = server.wait(60)
+    return results
+
+
+def cli_seconds(name, path, text, runs=3):
+    """Median wall seconds of one `zoo predict sentiment` / `zoo translate` process for one text."""
+    command = ["predict", "sentiment"] if name.startswith("imdb_sentiment") else ["translate"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "zoo", *command, "--model", str(path), text], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", help="folders under --root to benchmark (default: every flagship)",
@@ -121,13 +225,19 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=64, help="texts per batched call (default 64)")
     parser.add_argument("--batches", type=int, default=20, help="batched calls timed per model (default 20)")
     parser.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR", ""), help="IMDB data (default $ZOO_DATA_DIR)")
+    parser.add_argument("--http", action="store_true", help="also serve each text model with `zoo serve` and time it "
+                        "over HTTP (sentiment and seq2seq models)")
+    parser.add_argument("--http-requests", type=int, default=640, help="requests per client count with --http "
+                        "(default 640)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64], help="concurrent clients with --http "
+                        "(default 1 8 64)")
     parser.add_argument("--out", help="also write the results as JSON here")
     args = parser.parse_args(argv)
-    for name in ("requests", "batch", "batches"):
+    for name in ("requests", "batch", "batches", "http_requests"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a positive integer; got {getattr(args, name)}")
 
-    needed = max(args.requests, args.batch * args.batches)
+    needed = max(args.requests, args.batch * args.batches, args.http_requests if args.http else 0)
     results = {"machine": f"{platform.machine()} CPU x{os.cpu_count()}", "tensorflow": tf.__version__}
     for name in args.models:
         path = Path(args.root) / name
@@ -136,17 +246,21 @@ def main(argv=None):
             continue
         if name == "shakespeare_char":
             results[name] = char_model(path, args)
-        elif name.startswith("imdb_sentiment"):
+            print(name, json.dumps(results[name]), flush=True)
+            continue
+        if name.startswith("imdb_sentiment"):
             texts, source = reviews(args.data_dir, needed)
-            results[name] = {**text_model(path, texts, args), "inputs": source}
         elif name == "addition":
             rng = np.random.default_rng(0)
-            problems = [f"{a}+{b}" for a, b in rng.integers(0, 1000, size=(needed, 2))]
-            results[name] = {**text_model(path, problems, args), "inputs": "random a+b, a, b < 1000"}
+            texts, source = [f"{a}+{b}" for a, b in rng.integers(0, 1000, size=(needed, 2))], "random a+b, a, b < 1000"
         else:
-            sentences = [SENTENCES[i % len(SENTENCES)] for i in range(needed)]
-            results[name] = {**text_model(path, sentences, args), "inputs": "short English sentences"}
+            texts, source = [SENTENCES[i % len(SENTENCES)] for i in range(needed)], "short English sentences"
+        results[name] = {**text_model(path, texts, args), "inputs": source}
         print(name, json.dumps(results[name]), flush=True)
+        if args.http:
+            results[name]["http"] = http_model(name, path, texts, args)
+            results[name]["cli_process_seconds"] = cli_seconds(name, path, texts[0])
+            print(name, "one CLI process:", f"{results[name]['cli_process_seconds']:.2f} s", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -25,7 +25,8 @@ def zoo_without_tensorflow(*argv):
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["ensemble", "--help"], ["generate", "--help"],
-                                  ["translate", "--help"], ["predict", "sentiment", "--help"]], ids=" ".join)
+                                  ["translate", "--help"], ["predict", "sentiment", "--help"], ["serve", "--help"]],
+                         ids=" ".join)
 def test_help_needs_no_tensorflow(argv):
     run = zoo_without_tensorflow(*argv)
     assert run.returncode == 0 and run.stdout.startswith("usage: zoo") and run.stderr == ""

@@ -43,7 +43,7 @@ def shipped():
     """The shipped sentiment (fast), character and translator models, loaded and warmed once."""
     models = repository.load_all([str(SHIPPED / n) for n in ("imdb_sentiment_fast", "shakespeare_char",
                                                               "spa_eng_translator")])
-    warm_up(models)
+    warm_up(models, max_words=8)  # the short texts the tests send
     return models
 
 

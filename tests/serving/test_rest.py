@@ -164,9 +164,16 @@ def test_unknown_routes_and_methods_answer_json_errors(server, client):
     assert wrong_method.status_code in (404, 405) and "error" in wrong_method.json()
 
 
-def test_healthz_lists_the_models(server, client):
-    answer = client.get(f"{server[0]}/healthz")
-    assert answer.json() == {"status": "ok", "models": ["imdb_sentiment_fast", "shakespeare_char", "spa_eng_translator"]}
+def test_healthz_is_503_while_warming_up_then_ok(server, client):
+    url, models = server
+    names = ["imdb_sentiment_fast", "shakespeare_char", "spa_eng_translator"]
+    models.ready = False
+    try:
+        warming = client.get(f"{url}/healthz")
+    finally:
+        models.ready = True
+    assert (warming.status_code, warming.json()) == (503, {"status": "warming up", "models": names})
+    assert client.get(f"{url}/healthz").json() == {"status": "ok", "models": names}
 
 
 def test_binary_strings_travel_as_b64_objects(tiny_base, client):

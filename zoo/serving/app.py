@@ -6,6 +6,7 @@ TF Serving's routes (https://www.tensorflow.org/tfx/serving/api_rest), same requ
 - ``GET /v1/models/NAME[/versions/V]``: the version status (``model_version_status``).
 - ``GET /v1/models/NAME[/versions/V]/metadata``: the SignatureDefs.
 
+``GET /healthz`` answers 200 ``{"status": "ok"}`` once the models are warmed up (503 "warming up" before).
 Errors are ``{"error": "<message>"}``: 400 for malformed JSON or wrong signature or input names, types or
 shapes, 404 for an unknown model or version. Beyond TF Serving: 413 for a body over the size limit, 400
 for more examples than one batch holds, 503 when the model's queue is full, 504 past the per-request
@@ -43,6 +44,7 @@ class Models:
 
     def __init__(self, models, limits):
         self.models, self.limits = models, limits
+        self.ready = True  # False while `zoo serve` warms the models up: /healthz answers 503
         self.executor = ThreadPoolExecutor(max_workers=limits.threads, thread_name_prefix="zoo-serve")
         self.runners = {}
         batching = limits.batch_timeout_ms > 0
@@ -134,6 +136,8 @@ def create_app(models, limits=Limits()):
                                 "signatures with those methods, which zoo exports do not have)")
 
     async def healthz(request):
+        if not state.ready:
+            return JSONResponse({"status": "warming up", "models": sorted(state.models)}, status_code=503)
         return JSONResponse({"status": "ok", "models": sorted(state.models)})
 
     async def model_list(request):

@@ -187,7 +187,7 @@ def _json_values(name, array):
             encode = np.frompyfunc(lambda b: b.decode("utf-8", errors="replace"), 1, 1)
         return encode(array).tolist() if array.ndim else encode(array.item())
     if array.dtype == np.float32:  # shortest text that reads back as the same float32: 0.25, not 0.25000000372
-        return np.frompyfunc(lambda x: float(str(x)), 1, 1)(array).tolist() if array.ndim else float(str(array))
+        return array.astype(str).astype(np.float64).tolist()
     return array.tolist()
 
 
