@@ -1,7 +1,8 @@
 """Running a signature for many concurrent requests: dynamic batching, bounded queues, statistics.
 
 A :class:`Batcher` gathers requests to one batchable signature (every input ``[None, ...]``) for at most
-``timeout_s`` after the first arrives, up to ``max_batch_size`` examples, concatenates their inputs along
+``timeout_s`` after the first arrives (no wait when the last batch held one request: a lone client is not
+slowed down), up to ``max_batch_size`` examples, concatenates their inputs along
 the first axis, calls the model once in a worker thread, and hands each request its own rows of every
 output, in order (the idea of TF Serving's ``--enable_batching``: one call for many small requests costs
 little more than one). While a batch runs, the next one gathers. A :class:`Runner` calls the model once per
@@ -92,6 +93,7 @@ class Batcher:
         self.stats = Stats()
         self._arrived = asyncio.Event()
         self._task = None
+        self._last_size = 1
 
     @property
     def in_flight(self):
@@ -121,7 +123,9 @@ class Batcher:
         while not self.waiting:
             self._arrived.clear()
             await self._arrived.wait()
-        deadline = loop.time() + self.timeout_s
+        # Wait for more only when the last batch held several requests: a lone client's requests run at
+        # once, while under concurrent load, requests that arrive during a batch form the next one anyway.
+        deadline = loop.time() + (self.timeout_s if self._last_size > 1 else 0)
         while self.waiting_rows < self.max_batch_size and (left := deadline - loop.time()) > 0:
             self._arrived.clear()
             try:
@@ -135,6 +139,7 @@ class Batcher:
             if not item.future.done():  # its caller has not given up
                 batch.append(item)
                 rows += item.rows
+        self._last_size = len(batch)
         return batch, rows
 
     async def _call(self, batch, rows):
