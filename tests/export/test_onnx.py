@@ -1,6 +1,7 @@
 """zoo.export.onnx: zoo models as native ONNX RNN/GRU/LSTM graphs, checked in ONNX Runtime without TF or zoo."""
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -248,8 +249,11 @@ def _card_code(folder):
     return card.split("```python\n", 1)[1].split("```", 1)[0]
 
 
-def _run_card(folder):
-    """Run the model card's code in the export folder, in a process without TensorFlow or zoo."""
+def _run_card(folder, scratch=None):
+    """Run the model card's code in the export folder (copied into ``scratch`` first, if given), in a
+    process without TensorFlow or zoo; returns what it printed."""
+    if scratch is not None:
+        folder = shutil.copytree(folder, Path(scratch) / Path(folder).name)
     code = _card_code(folder) + '\nimport sys\nassert not {"tensorflow", "zoo", "keras"} & set(sys.modules)\n'
     (Path(folder) / "card_example.py").write_text(code)
     run = subprocess.run([sys.executable, "-E", "-s", "card_example.py"], cwd=folder, capture_output=True, text=True,
@@ -329,3 +333,39 @@ def test_a_run_folder_leads_to_its_export_and_other_folders_are_refused(tmp_path
         zoo_onnx.saved_model_folder(run)
     with pytest.raises(ValueError, match="neither a zoo SavedModel folder"):
         zoo_onnx.saved_model_folder(tmp_path)
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "saved_models"
+SHIPPED_ONNX = {"imdb_sentiment_fast_onnx": "RNN", "shakespeare_char_onnx": "LSTM"}
+
+
+def _shipped(name):
+    folder = SHIPPED / name
+    if not (folder / "model.onnx").is_file():
+        pytest.skip(f"no shipped {name}")
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_ONNX))
+def test_shipped_onnx_exports_are_small_native_and_their_card_code_runs(name, tmp_path):
+    folder = _shipped(name)
+    assert sum(f.stat().st_size for f in folder.iterdir()) <= 25 * 2**20
+    model = onnx.load(str(folder / "model.onnx"))
+    onnx.checker.check_model(model, full_check=True)
+    ops = {node.op_type for node in model.graph.node}
+    assert SHIPPED_ONNX[name] in ops and not ops & {"Loop", "Scan"}
+    printed = _run_card(folder, tmp_path)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["probe_check"]["max_abs_difference"] <= zoo_onnx.TOLERANCE
+    if metrics["kind"] == "classifier":
+        probabilities = [float(x) for x in printed.strip().strip("[]").split()]
+        assert probabilities[0] > 0.5 > probabilities[1]  # the card's positive and negative review
+    else:
+        assert len(printed) == 201 and "\ufffd" not in printed
+
+
+def test_shipped_fast_onnx_model_matches_its_savedmodel_on_raw_text():
+    folder = _shipped("imdb_sentiment_fast_onnx")
+    texts = ["A moving, beautifully acted film.", "", b"\xff\xfe Dull <br />and far too long. Caf\xc3\xa9 \xe9"]
+    check = zoo_onnx.agreement(folder, SHIPPED / "imdb_sentiment_fast", "classifier", texts)
+    assert check["max_abs_difference"] <= 1e-5 and check["labels_differing"] == 0

@@ -457,8 +457,10 @@ def export_onnx(source, out, check=True, check_data=None, check_count=2000, comm
     metrics = {
         "command": command, "source": str(saved_dir), "kind": restored.kind, "opset": OPSET,
         "nodes": dict(sorted(collections.Counter(node.op_type for node in model.graph.node).items())),
-        "members": [c["cell"] for c in restored.configs], "mixture_weights": restored.mixture_weights,
-        "temperatures": restored.temperatures,
+        "members": [_describe(restored.kind, c) for c in restored.configs],
+        "mixture_weights": restored.mixture_weights, "temperatures": restored.temperatures,
+        "vocabulary_size": len(restored.vocabulary), "max_length": restored.max_length,
+        "output": graph_output(model),
         "versions": {"onnx": _version("onnx"), "onnxruntime": _version("onnxruntime")},
     }
 
@@ -476,15 +478,15 @@ def export_onnx(source, out, check=True, check_data=None, check_count=2000, comm
         metrics["model_bytes"] = (tmp / MODEL_FILE).stat().st_size
         metrics["folder_bytes"] = folder_size(tmp)
         metrics["export_seconds"] = round(time.perf_counter() - started, 1)
-        write_files(tmp, {"metrics.json": metrics, "README.md": model_card(restored, metrics, Path(out).name)})
+        write_files(tmp, {"metrics.json": metrics, "README.md": model_card(metrics)})
 
     atomic_write_dir(out, write)
     return metrics
 
 
 def data_texts(kind, data_dir, count):
-    """Real texts to check an export on: the first ``count`` IMDB test reviews (raw bytes, as the
-    archive holds them) for a classifier, or ``count`` pieces of 1,000 characters of the Tiny
+    """Real texts to check an export on: ``count`` IMDB test reviews spread over the 25,000 (raw
+    bytes, as the archive holds them) for a classifier, or ``count`` pieces of 1,000 characters of the Tiny
     Shakespeare test split for a generator. Returns ``(texts, description)``."""
     import itertools
 
@@ -494,13 +496,39 @@ def data_texts(kind, data_dir, count):
         path = imdb.source(data_dir)
         records = imdb._records_from_dir(path) if path.is_dir() else imdb._records_from_archive(path)
         reviews = (raw for groups, raw in records if len(groups) == 4 and groups[0] == "test")
-        texts = list(itertools.islice(reviews, count))
-        return texts, f"the first {len(texts):,} IMDB test reviews, raw bytes"
+        every = max(1, 25000 // count)
+        texts = list(itertools.islice(reviews, 0, None, every))[:count]  # both labels, all lengths
+        spread = "all of the 25,000" if every == 1 else f"every {every}th of the 25,000"
+        return texts, f"{len(texts):,} IMDB test reviews ({spread}), raw bytes"
     from zoo.data import shakespeare
 
     test = shakespeare.load(data_dir)["test"]
     texts = [test[i : i + 1000] for i in range(0, len(test), 1000)][:count]
     return texts, f"Tiny Shakespeare's test split in {len(texts)} pieces of up to 1,000 characters, each from a zero state"
+
+
+def graph_output(model):
+    """The name of an ONNX model's first output ("probability", "rating" or "logits")."""
+    return model.graph.output[0].name
+
+
+def _describe(kind, config):
+    """One member in words, from its config section."""
+    if kind == "classifier":
+        return (f"{config['cell']} ({'bidirectional, ' if config.get('bidirectional') else ''}"
+                f"{config.get('num_layers', 1)} x {config['units']} units, {config.get('pooling', 'last')} pooling)")
+    return f"{config['cell']} ({config.get('num_layers', 1)} x {config['units']} units)"
+
+
+def record_benchmark(folder, results):
+    """Add ``results`` (scripts/benchmark_onnx.py's, for this model) to the export's metrics.json as
+    ``benchmark`` and rewrite its model card from them."""
+    from zoo.export import write_files
+
+    folder = Path(folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["benchmark"] = results
+    write_files(folder, {"metrics.json": metrics, "README.md": model_card(metrics)})
 
 
 def _version(package):
@@ -633,33 +661,78 @@ see them as such. Written by `{command}`.
 ## Checks (made by the export)
 - `onnx.checker.check_model(full_check=True)` passes; nodes: {nodes}.
 {checks}
+{speed}"""
+
+
+SPEED_CLASSIFIER = """
+## Speed (scripts/benchmark_onnx.py, one run, {machine})
+| | SavedModel (TensorFlow) | this export (ONNX Runtime) | ratio |
+|---|---|---|---|
+| one review, p50 | {saved_p50:.1f} ms | {onnx_p50:.1f} ms | {p50_ratio:.2f}x {p50_word} |
+| one review, p99 | {saved_p99:.1f} ms | {onnx_p99:.1f} ms | |
+| reviews per second, batches of {batch} | {saved_rps:,.0f} | {onnx_rps:,.0f} | {rps_ratio:.2f}x {rps_word} |
+
+Text in, probability out on both sides (here `tokenizer.py` in Python, then ONNX Runtime); largest
+difference in probability over the {inputs} timed: {difference:.2g}. Command: `{command}`.
+"""
+
+SPEED_GENERATOR = """
+## Speed (scripts/benchmark_onnx.py, one run, {machine})
+| | SavedModel (TensorFlow) | this export (ONNX Runtime) | ratio |
+|---|---|---|---|
+| generating, characters per second | {saved_gen:,.0f} | {onnx_gen:,.0f} | {gen_ratio:.2f}x {gen_word} |
+| scoring a text, characters per second | {saved_score:,.0f} | {onnx_score:,.0f} | {score_ratio:.2f}x {score_word} |
+
+Generating: the SavedModel's `generate` signature against the loop above (one `session.run` per
+character, sampling in NumPy). Command: `{command}`.
 """
 
 
-def _mb(n):
-    return n / 1e6
+def _faster(ratio):
+    return "faster with ONNX Runtime" if ratio > 1 else "slower with ONNX Runtime"
 
 
-def model_card(restored, metrics, name):
-    """The ONNX export's README.md, every figure from ``metrics``."""
+def _speed(metrics):
+    b = metrics.get("benchmark")
+    if not b:
+        return ""
+    common = {"machine": b["machine"], "command": b["command"]}
+    saved, onnx = b["savedmodel"], b["onnxruntime"]
+    if metrics["kind"] == "classifier":
+        p50, rps = saved["single_p50_ms"] / onnx["single_p50_ms"], onnx["reviews_per_second"] / saved["reviews_per_second"]
+        return SPEED_CLASSIFIER.format(
+            saved_p50=saved["single_p50_ms"], onnx_p50=onnx["single_p50_ms"], p50_ratio=p50, p50_word=_faster(p50),
+            saved_p99=saved["single_p99_ms"], onnx_p99=onnx["single_p99_ms"], batch=b["batch"],
+            saved_rps=saved["reviews_per_second"], onnx_rps=onnx["reviews_per_second"], rps_ratio=rps,
+            rps_word=_faster(rps), inputs=b["inputs"], difference=b["max_abs_difference"], **common)
+    gen = onnx["generate_chars_per_second"] / saved["generate_chars_per_second"]
+    score = onnx["score_chars_per_second"] / saved["score_chars_per_second"]
+    return SPEED_GENERATOR.format(
+        saved_gen=saved["generate_chars_per_second"], onnx_gen=onnx["generate_chars_per_second"], gen_ratio=gen,
+        gen_word=_faster(gen), saved_score=saved["score_chars_per_second"], onnx_score=onnx["score_chars_per_second"],
+        score_ratio=score, score_word=_faster(score), **common)
+
+
+def model_card(metrics):
+    """The ONNX export's README.md, every figure from its ``metrics`` (see :func:`export_onnx`)."""
     recurrent = [op for op in ("RNN", "GRU", "LSTM") if op in metrics["nodes"]]
     notes = {"RNN": "Elman", "GRU": "GRU, `linear_before_reset` for Keras' `reset_after`",
              "LSTM": "peephole LSTM, ONNX's peephole input `P`"}
     members = metrics["members"]
-    if restored.kind == "classifier":
-        output = "probability" if restored.head == "binary" else "rating"
-        kind = f"ensemble of {len(members)} ({', '.join(members)}), the mean of their outputs" if len(members) > 1 else members[0]
+    output = metrics["output"]
+    if metrics["kind"] == "classifier":
+        kind = f"ensemble of {len(members)}: {'; '.join(members)}, the mean of their outputs" if len(members) > 1 else members[0]
         title = f"Text classifier: {kind}"
         graph = (f"`token_ids` (int64 [batch, time], 0-padded on the right) and `lengths` (int64 [batch], the "
                  f"real tokens of each row) -> `{output}` (float32 [batch]"
                  + (", the probability of the positive class)." if output == "probability" else ", the rating).")
                  + " Padding is masked (`sequence_lens`): any padded width gives the same answer.")
-        tokenizer = (f"the SavedModel's text standardization and {len(restored.vocabulary):,}-entry vocabulary "
-                     f"(0 padding, 1 unknown word), first {restored.max_length} tokens kept, reproduced exactly "
+        tokenizer = (f"the SavedModel's text standardization and {metrics['vocabulary_size']:,}-entry vocabulary "
+                     f"(0 padding, 1 unknown word), first {metrics['max_length']} tokens kept, reproduced exactly "
                      "in plain Python (`Tokenizer.load(\"vocabulary.json\").batch(texts)` gives `token_ids`, `lengths`).")
         use = CLASSIFIER_USE.format(output=output)
     else:
-        kind = (f"mixture of {len(members)} ({', '.join(members)}), weights "
+        kind = (f"mixture of {len(members)}: {'; '.join(members)}; weights "
                 f"{', '.join(f'{w:.3f}' for w in metrics['mixture_weights'])}"
                 + (f", temperatures {', '.join(f'{t:.3f}' for t in metrics['temperatures'])}" if metrics["temperatures"] else "")
                 if len(members) > 1 else members[0])
@@ -668,11 +741,11 @@ def model_card(restored, metrics, name):
                  "every recurrent state, layer by layer" + (", member by member" if len(members) > 1 else "")
                  + ") -> `logits` (float32 [batch, time, vocab]" + (", the mixture's log-probabilities" if len(members) > 1 else "")
                  + ") and `state_0_out`... One id at a time samples; a whole text at once scores it.")
-        tokenizer = (f"the {len(restored.vocabulary)} characters (character `characters[i]` is id i + 1; id 0 is "
+        tokenizer = (f"the {metrics['vocabulary_size']} characters (character `characters[i]` is id i + 1; id 0 is "
                      "padding); `tokenizer.py` maps text to ids (unknown characters dropped) and back.")
         use = GENERATOR_USE.format()
     checks = []
-    what = "probability" if restored.kind == "classifier" else "nats per character"
+    what = "probability" if metrics["kind"] == "classifier" else "nats per character"
     for key, default in (("probe_check", "the export's probe texts"), ("data_check", None)):
         if key in metrics:
             c = metrics[key]
@@ -682,6 +755,7 @@ def model_card(restored, metrics, name):
                           f"{c['max_abs_difference']:.2g}{labels}.")
     return CARD.format(title=title, source=metrics["source"], opset=metrics["opset"],
                        recurrent_ops="`/`".join(recurrent), recurrent_notes="; ".join(notes[op] for op in recurrent),
-                       command=metrics["command"] or f"zoo export --format onnx {metrics['source']} --out {name}",
-                       model_mb=_mb(metrics["model_bytes"]), graph=graph, tokenizer=tokenizer, use=use,
-                       nodes=", ".join(f"{op} {n}" for op, n in metrics["nodes"].items()), checks="\n".join(checks))
+                       command=metrics["command"] or f"zoo.export.onnx.export_onnx({metrics['source']!r}, ...)",
+                       model_mb=metrics["model_bytes"] / 1e6, graph=graph, tokenizer=tokenizer, use=use,
+                       nodes=", ".join(f"{op} {n}" for op, n in metrics["nodes"].items()), checks="\n".join(checks),
+                       speed=_speed(metrics))
