@@ -51,7 +51,7 @@ def classifier(name, texts, args):
     from zoo.export.onnx import OnnxModel
 
     serve = tf.saved_model.load(str(ROOT / "saved_models" / name)).signatures["serving_default"]
-    onnx = OnnxModel(onnx_folder(name, args.work))
+    onnx = OnnxModel(onnx_folder(name, args.work), threads=args.onnx_threads)
     calls = {"savedmodel": lambda batch: serve(text=tf.constant(batch))["probability"].numpy(),
              "onnxruntime": onnx.classify}
     singles = [[t] for t in texts[: args.requests]]
@@ -80,7 +80,7 @@ def char_model(name, args):
     from zoo.export.onnx import OnnxModel
 
     saved = tf.saved_model.load(str(ROOT / "saved_models" / name))
-    onnx = OnnxModel(onnx_folder(name, args.work))
+    onnx = OnnxModel(onnx_folder(name, args.work), threads=args.onnx_threads)
     tokenizer = onnx.tokenizer
 
     def saved_generate():
@@ -125,6 +125,8 @@ def main(argv=None):
     parser.add_argument("--score-chars", type=int, default=2000, help="characters scored per timed call (default 2000)")
     parser.add_argument("--repeats", type=int, default=3, help="timed generate/score calls, median kept (default 3)")
     parser.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR", ""), help="IMDB data (default $ZOO_DATA_DIR)")
+    parser.add_argument("--onnx-threads", type=int, default=0,
+                        help="ONNX Runtime's intra-op threads (default 0: its own choice, one per core)")
     parser.add_argument("--work", default="/tmp/zoo_onnx_benchmark", help="where unshipped ONNX exports are written")
     parser.add_argument("--out", help="also write the results as JSON here")
     parser.add_argument("--record", action="store_true",
@@ -134,8 +136,10 @@ def main(argv=None):
     import onnxruntime
     import tensorflow as tf
 
-    results = {"machine": f"{platform.machine()} CPU x{os.cpu_count()}", "tensorflow": tf.__version__,
-               "onnxruntime": onnxruntime.__version__, "command": " ".join(["python", *sys.argv])}
+    load = os.getloadavg()[0]
+    results = {"machine": f"{platform.machine()} CPU x{os.cpu_count()}, load average {load:.1f} at the start",
+               "tensorflow": tf.__version__, "onnxruntime": onnxruntime.__version__,
+               "onnx_threads": args.onnx_threads or "default", "command": " ".join(["python", *sys.argv])}
     texts = None
     for name in args.models:
         if name.startswith("imdb_sentiment"):

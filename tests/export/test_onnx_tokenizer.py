@@ -75,6 +75,18 @@ def test_standardization_and_ids_equal_text_vectorization_on_imdb_reviews_and_od
     assert_same_ids(vocabulary, raws + with_invalid_bytes(raws[:100]) + ODD)
 
 
+def test_python_word_characters_are_exactly_unicode_letters_and_digits():
+    import re
+    import unicodedata
+
+    from zoo.export import tokenizer
+
+    kept = {c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c)[0] in "LN" or c in "' "}
+    other = {c for c in map(chr, range(sys.maxunicode + 1)) if tokenizer._OTHER.fullmatch(c)}
+    assert len(kept) + len(other) == sys.maxunicode + 1 and not kept & other
+    assert re.fullmatch(r"\w", "_")  # why "_" is listed on its own
+
+
 def test_batch_pads_on_the_right_and_truncates_to_max_length():
     tokenizer = Tokenizer({"kind": "words", "tokens": ["", "[UNK]", "good", "film"], "max_length": 3})
     ids, lengths = tokenizer.batch(["Good film, good FILM!", "", "zzz film"])

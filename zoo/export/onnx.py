@@ -209,6 +209,9 @@ def _recurrent(g, layer, x, lengths32, batch, states=None, prefix=""):
     from zoo.layers import Recurrent
 
     directions = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
+    if len(directions) == 2 and layer.merge_mode != "concat":
+        raise ValueError(f"layer {layer.name!r}: ONNX export takes Bidirectional layers that concatenate their "
+                         f"directions (merge_mode='concat'); got merge_mode={layer.merge_mode!r}.")
     for d, part in enumerate(directions):
         if not isinstance(part, Recurrent) or part.go_backwards != (d == 1) or part.stateful and states is None:
             raise ValueError(f"layer {layer.name!r}: ONNX export takes zoo Recurrent layers, alone or in a "
@@ -583,9 +586,18 @@ class OnnxModel:
         self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
                                                     providers=["CPUExecutionProvider"])
 
-    def classify(self, texts):
-        ids, lengths = self.tokenizer.batch(texts)
-        return self.session.run(None, {"token_ids": ids, "lengths": lengths})[0]
+    def classify(self, texts, chunk=8):
+        """(batch,) outputs for raw texts. Texts run ``chunk`` at a time, longest first, each chunk padded
+        only to its own longest text, as the SavedModel's serving function does
+        (:func:`zoo.export.classify_ids`): a batch then costs about its tokens, not batch x longest."""
+        encoded = [self.tokenizer.encode(t) for t in texts]
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        out = np.zeros(len(encoded), np.float32)
+        for start in range(0, len(order), chunk):
+            rows = order[start : start + chunk]
+            ids, lengths = self.tokenizer.pad([encoded[i] for i in rows])
+            out[rows] = self.session.run(None, {"token_ids": ids, "lengths": lengths})[0]
+        return out
 
     def zero_states(self, batch=1):
         return {i.name: np.zeros((batch, i.shape[1]), np.float32) for i in self.session.get_inputs()[1:]}

@@ -19,29 +19,11 @@ Usage::
 
 import json
 import re
-import sys
-import unicodedata
 
 _BREAK = re.compile(r"<br[\t\n\f\r ]*/?>")  # RE2's \s: ASCII space, \t, \n, \f, \r (not \v)
-_OTHER = []  # compiled on first use: every character that is not a letter, digit, apostrophe or space
-
-
-def _other():
-    """A regex matching every code point outside \\p{L}, \\p{N}, "'" and " " (RE2's classes: Unicode
-    general categories L* and N*)."""
-    if not _OTHER:
-        ranges, start = [], None
-        for code in range(sys.maxunicode + 2):
-            keep = code <= sys.maxunicode and (chr(code) in "' " or unicodedata.category(chr(code))[0] in "LN")
-            if not keep and start is None:
-                start = code
-            elif keep and start is not None:
-                ranges.append(f"\\U{start:08x}-\\U{code - 1:08x}")
-                start = None
-        if start is not None:
-            ranges.append(f"\\U{start:08x}-\\U{sys.maxunicode:08x}")
-        _OTHER.append(re.compile("[" + "".join(ranges) + "]"))
-    return _OTHER[0]
+# Every character but a letter (\p{L}), digit (\p{N}), apostrophe or space: Python's Unicode \w is
+# exactly \p{L} and \p{N} plus "_" (str.isalnum; tests check it code point by code point).
+_OTHER = re.compile(r"[^\w' ]|_")
 
 
 def to_text(text):
@@ -52,7 +34,7 @@ def to_text(text):
 def standardize(text):
     """Raw text (str or bytes) -> the string the word vocabulary sees (``zoo.data.text.standardize_text``)."""
     text = _BREAK.sub(" ", to_text(text)).lower()
-    return _other().sub(" ", text)
+    return _OTHER.sub(" ", text)
 
 
 class Tokenizer:
@@ -90,9 +72,13 @@ class Tokenizer:
     def batch(self, texts):
         """Texts -> ``(ids, lengths)``: int64 (batch, time) 0-padded on the right (time >= 1) and
         int64 (batch,), the inputs ``token_ids`` and ``lengths`` of a classifier export."""
+        return self.pad([self.encode(t) for t in texts])
+
+    @staticmethod
+    def pad(encoded):
+        """Lists of ids -> ``(ids, lengths)`` as :meth:`batch` returns them."""
         import numpy as np
 
-        encoded = [self.encode(t) for t in texts]
         lengths = np.array([len(e) for e in encoded], np.int64)
         ids = np.zeros((len(encoded), max([1, *lengths])), np.int64)
         for row, e in enumerate(encoded):
