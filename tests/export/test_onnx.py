@@ -190,6 +190,20 @@ def test_other_keras_activations_become_onnx_activations(cell, options):
     np.testing.assert_allclose(session.run(None, {"token_ids": IDS, "lengths": LENGTHS})[0], want, atol=1e-5)
 
 
+@pytest.mark.parametrize("head, output", [("softmax", "probabilities"), ("regression", "value"), ("rating", "rating")])
+def test_every_classifier_head_exports_under_its_own_output_name(head, output):
+    import onnxruntime
+
+    model = build_classifier("gru", vocab_size=12, embedding_dim=5, units=4, head=head, num_classes=3)
+    randomize(model, 8)
+    graph = zoo_onnx.classifier_graph([model])
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert session.get_outputs()[0].name == output
+    want = model(IDS.astype("int32"), training=False).numpy()
+    got = session.run(None, {"token_ids": IDS, "lengths": LENGTHS})[0]
+    np.testing.assert_allclose(got, want if head == "softmax" else want[:, 0], atol=1e-5)
+
+
 def test_an_activation_onnx_recurrent_ops_lack_is_refused():
     model = build_classifier("gru", vocab_size=12, embedding_dim=5, units=4, recurrent_activation="hard_sigmoid")
     with pytest.raises(ValueError, match="activation 'hard_sigmoid' has no ONNX recurrent equivalent"):

@@ -44,6 +44,8 @@ KERAS_GATES = {"elman": "h", "gru": "zrh", "peephole_lstm": "ifco"}
 ONNX_GATES = {"elman": "h", "gru": "zrh", "peephole_lstm": "iofc"}
 ONNX_PEEPHOLES = "iof"
 OPS = {"elman": "RNN", "gru": "GRU", "peephole_lstm": "LSTM"}
+# A classifier's head layer names (zoo.models.classifier), each the name of the ONNX output.
+HEAD_OUTPUTS = ("probability", "probabilities", "value", "rating")
 ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}  # Keras name -> ONNX recurrent activation
 
 
@@ -275,8 +277,10 @@ def _dense(g, layer, x, prefix=""):
     activation = getattr(layer.activation, "__name__", "linear")
     if activation == "sigmoid":
         return g.op("Sigmoid", [y])
+    if activation == "softmax":
+        return g.op("Softmax", [y], axis=-1)
     if activation != "linear":
-        raise ValueError(f"layer {layer.name!r}: activation {activation!r} is not exported (sigmoid or linear).")
+        raise ValueError(f"layer {layer.name!r}: activation {activation!r} is not exported (sigmoid, softmax or linear).")
     return y
 
 
@@ -309,7 +313,7 @@ def _classifier(g, model, ids_tm, lengths, lengths32, batch, t):
             x = g.op("Concat", [x, embedded], axis=-1)
     if pool is not None:
         x = _pool(g, pool.mode, x, lengths, t)
-    head = layers.get("probability") or layers["rating"]
+    head = next(layers[name] for name in HEAD_OUTPUTS if name in layers)
     return _dense(g, head, x, prefix), head.name
 
 
@@ -329,7 +333,11 @@ def classifier_graph(members):
     names = {name for _, name in outputs}
     y = outputs[0][0] if len(outputs) == 1 else g.op(
         "Div", [g.op("Sum", [o for o, _ in outputs]), g.const("members", float(len(outputs)))])
-    g.output(g.op("Squeeze", [y, g.const("axis1", [1], np.int64)]), names.pop(), TensorProto.FLOAT, ["batch"])
+    name = names.pop()
+    if name == "probabilities":  # softmax head: (batch, classes)
+        g.output(y, name, TensorProto.FLOAT, ["batch", "classes"])
+    else:
+        g.output(g.op("Squeeze", [y, g.const("axis1", [1], np.int64)]), name, TensorProto.FLOAT, ["batch"])
     kind = "ensemble of " + ", ".join(m.name for m in members) if len(members) > 1 else members[0].name
     return g.model("classifier", f"zoo classifier ({kind}): token_ids, lengths -> output")
 
@@ -553,14 +561,21 @@ def agreement(folder, saved_dir, kind, texts=None):
     saved = tf.saved_model.load(str(saved_dir))
     session = OnnxModel(folder)
     if kind == "classifier":
+        serve = saved.signatures["serving_default"]
+        output = session.session.get_outputs()[0].name
+        key = output if output in serve.structured_outputs else "value"  # a rating head serves "value"
         got, want = [], []
         for start in range(0, len(texts), 64):
             chunk = texts[start : start + 64]
             got.append(session.classify(chunk))
-            want.append(saved.signatures["serving_default"](text=tf.constant(chunk))["probability"].numpy())
+            want.append(serve(text=tf.constant(chunk))[key].numpy())
         got, want = np.concatenate(got), np.concatenate(want)
-        labels = int(np.sum((got >= 0.5) != (want >= 0.5)))
-        return {"texts": len(texts), "max_abs_difference": float(np.max(np.abs(got - want))), "labels_differing": labels}
+        result = {"texts": len(texts), "max_abs_difference": float(np.max(np.abs(got - want)))}
+        if output == "probability":
+            result["labels_differing"] = int(np.sum((got >= 0.5) != (want >= 0.5)))
+        elif output == "probabilities":
+            result["labels_differing"] = int(np.sum(got.argmax(-1) != want.argmax(-1)))
+        return result
     texts = [t for t in texts if len(session.tokenizer.encode(t)) > 1]
     got = np.array([session.nll(t) for t in texts])
     want = saved.signatures["score"](text=tf.constant(texts))["nll"].numpy()
@@ -592,12 +607,12 @@ class OnnxModel:
         (:func:`zoo.export.classify_ids`): a batch then costs about its tokens, not batch x longest."""
         encoded = [self.tokenizer.encode(t) for t in texts]
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
-        out = np.zeros(len(encoded), np.float32)
+        parts = []
         for start in range(0, len(order), chunk):
-            rows = order[start : start + chunk]
-            ids, lengths = self.tokenizer.pad([encoded[i] for i in rows])
-            out[rows] = self.session.run(None, {"token_ids": ids, "lengths": lengths})[0]
-        return out
+            ids, lengths = self.tokenizer.pad([encoded[i] for i in order[start : start + chunk]])
+            parts.append(self.session.run(None, {"token_ids": ids, "lengths": lengths})[0])
+        out = np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+        return out[np.argsort(order)]  # back to the texts' order
 
     def zero_states(self, batch=1):
         return {i.name: np.zeros((batch, i.shape[1]), np.float32) for i in self.session.get_inputs()[1:]}
@@ -737,7 +752,9 @@ def model_card(metrics):
         title = f"Text classifier: {kind}"
         graph = (f"`token_ids` (int64 [batch, time], 0-padded on the right) and `lengths` (int64 [batch], the "
                  f"real tokens of each row) -> `{output}` (float32 [batch]"
-                 + (", the probability of the positive class)." if output == "probability" else ", the rating).")
+                 + {"probability": ", the probability of the positive class).",
+                    "probabilities": " x classes], the probability of each class).",
+                    "value": ", the regression output).", "rating": ", the rating)."}[output]
                  + " Padding is masked (`sequence_lens`): any padded width gives the same answer.")
         tokenizer = (f"the SavedModel's text standardization and {metrics['vocabulary_size']:,}-entry vocabulary "
                      f"(0 padding, 1 unknown word), first {metrics['max_length']} tokens kept, reproduced exactly "
