@@ -1,11 +1,13 @@
 """Each task trains on small files a user brings, exports, and serves that data's own labels/outputs
 (issue 22): a multi-class CSV classifier, `--init-from` with another label set, a generator on a text
-file, a character-token seq2seq on TSV pairs, and `zoo predict` on each export."""
+file, a character-token seq2seq on TSV pairs, and `zoo predict` on each export. The two slowest are marked
+slow (`pytest -m slow tests/tasks/test_own_data.py`)."""
 
 import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,6 +88,7 @@ def test_zoo_predict_prints_each_label(topics, capsys, monkeypatch):
     assert all(0 <= float(line.split()[1]) <= 1 for line in lines)
 
 
+@pytest.mark.slow  # about 35 s: rebuilds the export, trains and exports again
 def test_init_from_an_export_with_other_labels_gets_a_new_head(topics, tmp_path):
     two = {"sports": TOPICS["sports"], "arts": TOPICS["music"]}
     data = write_topics(tmp_path / "two.csv", rows=40, seed=1, topics=two)
@@ -101,11 +104,12 @@ def test_init_from_an_export_with_other_labels_gets_a_new_head(topics, tmp_path)
 
 def test_init_from_refuses_an_ensemble(topics, tmp_path, capsys):
     data = write_topics(tmp_path / "t.csv", rows=30)
-    argv = ["train", "classifier", "--data", str(data), "--init-from", "saved_models/imdb_sentiment",
+    shipped = Path(__file__).resolve().parents[2] / "saved_models" / "imdb_sentiment"
+    argv = ["train", "classifier", "--data", str(data), "--init-from", str(shipped),
             "--run-dir", str(tmp_path / "run"), *TINY]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("zoo: error: --init-from saved_models/imdb_sentiment: an ensemble of 2 models")
+    assert err.startswith(f"zoo: error: --init-from {shipped}: an ensemble of 2 models (runs/imdb_gru, ")
     assert not (tmp_path / "run").exists()
 
 
@@ -138,9 +142,10 @@ def test_generator_on_a_users_text_exports_and_predicts(tmp_path, capsys):
     assert out.startswith("line 3") and len(out) == len("line 3") + 10 + 1  # the prompt, 10 characters, a newline
 
 
+@pytest.mark.slow  # about 50 s: beam-search decoding traced for evaluation, export and prediction
 def test_char_seq2seq_on_user_pairs_exports_and_predicts(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    numbers = rng.integers(0, 1000, 300)
+    numbers = rng.integers(0, 1000, 120)
     lines = [f"{n}\t{str(n)[::-1]}\textra column" for n in numbers]  # reverse the digits; extra columns ignored
     (tmp_path / "pairs.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     argv = ["train", "seq2seq", "--data", str(tmp_path / "pairs.tsv"), "--tokens", "char", "--run-dir",
@@ -149,7 +154,7 @@ def test_char_seq2seq_on_user_pairs_exports_and_predicts(tmp_path, capsys):
     assert cli.main(argv) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "seq2seq" and metrics["tokens"] == "char"
-    assert 0 <= metrics["test_exact_match"] <= 1 and sum(metrics["pairs"].values()) == 300
+    assert 0 <= metrics["test_exact_match"] <= 1 and sum(metrics["pairs"].values()) == 120
     card = (tmp_path / "run" / "export" / "README.md").read_text()
     assert "Spanish" not in card and "pairs.tsv" in card
     capsys.readouterr()

@@ -42,14 +42,13 @@ def _from_export(path):
 
     if not (path / "config.json").is_file():
         raise ValueError(f"--init-from {path}: a SavedModel without zoo's config.json; only zoo exports can be rebuilt.")
+    members = json.loads((path / "config.json").read_text()).get("members")
+    if members:  # said before rebuilding anything
+        raise ValueError(f"--init-from {path}: an ensemble of {len(members)} models ({', '.join(members)}); --init-from "
+                         "takes one model: give one member's run folder or a single model's export.")
     restored = restore(path)
     if restored.kind != "classifier":
         raise ValueError(f"--init-from {path}: a {restored.kind} export; `zoo train classifier` starts from a classifier.")
-    if len(restored.members) > 1:
-        members = json.loads((path / "metrics.json").read_text()).get("members", [])
-        folders = ", ".join(m.get("run_dir", "?") for m in members)
-        raise ValueError(f"--init-from {path}: an ensemble of {len(restored.members)} models ({folders}); --init-from "
-                         "takes one model: give one member's run folder or a single model's export.")
     return Initial(path, restored.configs[0], restored.vectorizer, restored.model, restored.labels, restored.head)
 
 
