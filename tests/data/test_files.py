@@ -67,6 +67,8 @@ def test_class_folders_give_folder_names_as_labels(tmp_path):
     write(tmp_path / "neg" / "3.txt", "awful")
     write(tmp_path / "neg" / "notes.md", "ignored: not .txt")
     write(tmp_path / ".hidden" / "4.txt", "ignored: hidden folder")
+    write(tmp_path / "pos" / ".ipynb_checkpoints" / "1.txt", "ignored: hidden folder")
+    write(tmp_path / "pos" / ".5.txt", "ignored: hidden file")
     data = files.read_labelled(tmp_path)
     assert (data.texts, data.labels) == (["awful", "great", "fine"], ["neg", "pos", "pos"])
 

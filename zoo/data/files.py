@@ -105,14 +105,18 @@ def _read_text_file(path):
 
 
 def file_format(path):
-    """``"csv"``, ``"tsv"``, ``"jsonl"``, ``"folder"`` or ``"text"`` for ``path``: by the name's suffix, else by
+    """``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"folder"`` for ``path``: by the name's suffix, else by
     the content's first line (``{`` starts JSON Lines, a tab means TSV, anything else CSV)."""
     path = Path(path)
     if path.is_dir():
         return "folder"
     if path.suffix.lower() in FORMATS:
         return FORMATS[path.suffix.lower()]
-    head = _read_bytes(path)[:65536].decode("utf-8", errors="replace").lstrip("\ufeff \r\n")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536).decode("utf-8", errors="replace").lstrip("\ufeff \r\n")
+    except OSError:
+        return "csv"  # the reader that follows says what is wrong with the path
     if head.startswith("{"):
         return "jsonl"
     return "tsv" if "\t" in head.split("\n", 1)[0] else "csv"
@@ -242,7 +246,7 @@ def _read_class_folders(path, numeric):
                         f"files (or {ACCEPTED_LABELLED}).")
     texts, labels, origins = [], [], []
     for folder in classes:
-        files = sorted(f for f in folder.rglob("*.txt") if f.is_file())
+        files = text_files(folder)
         if not files:
             raise DataError(f"{folder}: a class folder without .txt files; each subfolder of {path} is a class and "
                             "holds one .txt file per example.")
@@ -258,12 +262,20 @@ def _read_class_folders(path, numeric):
     return Labelled(texts, labels, origins)
 
 
+def text_files(folder):
+    """The ``.txt`` files under ``folder`` (subfolders too), sorted by path; hidden files and folders (a name
+    starting with ``.``, such as ``.ipynb_checkpoints``) are left out."""
+    folder = Path(folder)
+    return sorted(f for f in folder.rglob("*.txt")
+                  if f.is_file() and not any(part.startswith(".") for part in f.relative_to(folder).parts))
+
+
 def read_text(path):
     """A UTF-8 text file's text, or a folder's ``.txt`` files (in sorted path order, each ending in a newline)."""
     path = _check_path(path)
     if not path.is_dir():
         return _read_text_file(path)
-    files = sorted(f for f in path.rglob("*.txt") if f.is_file())
+    files = text_files(path)
     if not files:
         raise DataError(f"{path}: a folder without .txt files; expected a UTF-8 text file or a folder of .txt files.")
     parts = [_decode(f, _read_bytes(f)) for f in files]
@@ -402,7 +414,7 @@ def digest(path):
     if path.is_file():
         return sha256(path)
     lines = "".join(f"{sha256(f)}  {f.relative_to(path).as_posix()}\n"
-                    for f in sorted(path.rglob("*.txt")) if f.is_file())
+                    for f in text_files(path))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
