@@ -12,6 +12,9 @@ What is timed is one `model.train_on_batch` call with Keras' default
 `tf.function` graph (Keras turns XLA off on CPU-only machines), on JAX a
 `jax.jit`-compiled step (XLA), on PyTorch eager autograd (Keras' default there;
 `torch.compile` is opt-in). The first calls, which trace and compile, are not timed.
+Ratios are the median over repetitions of each repetition's zoo/Keras ratio
+(paired, so a burst of load on a shared machine moves both sides), with the
+range over repetitions beside the default path's.
 
     python scripts/benchmark_cells.py                       # TensorFlow: batch 64, 200 steps, 128 in, 128 units
     python scripts/benchmark_cells.py --backend jax         # the same on JAX (or: --backend torch)
@@ -146,15 +149,19 @@ def main(argv=None):
     )
     default, other = path[default_hoists], path[not default_hoists]
     print(
-        f"| zoo cell | Keras layer | default path | zoo ms/step (default: {default}) | Keras ms/step | **default/Keras** "
-        f"| zoo ms/step ({other}) | {other}/Keras |"
+        f"| zoo cell | Keras layer | default path | zoo ms/step (default: {default}) | Keras ms/step "
+        f"| **default/Keras** (range) | zoo ms/step ({other}) | {other}/Keras |"
     )
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for name in models:
         ms = {impl: statistics.median(times) for impl, times in samples[name].items()}
+        ratios = {
+            impl: [z / k for z, k in zip(samples[name][impl], samples[name]["keras"])] for impl in ("zoo", "zoo_other")
+        }
         print(
             f"| {label(name)} | {PAIRS[name][2]} | {default} | {ms['zoo']:.1f} | {ms['keras']:.1f} "
-            f"| **{ms['zoo'] / ms['keras']:.2f}** | {ms['zoo_other']:.1f} | {ms['zoo_other'] / ms['keras']:.2f} |"
+            f"| **{statistics.median(ratios['zoo']):.2f}** ({min(ratios['zoo']):.2f}-{max(ratios['zoo']):.2f}) "
+            f"| {ms['zoo_other']:.1f} | {statistics.median(ratios['zoo_other']):.2f} |"
         )
 
 

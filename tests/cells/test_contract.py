@@ -30,7 +30,11 @@ KERAS_TWINS = [
     ("gru", {"reset_after": True}, keras.layers.GRUCell),
     ("gru", {"reset_after": False, "activation": "relu", "recurrent_activation": "hard_sigmoid"}, keras.layers.GRUCell),
     ("peephole_lstm", {"peepholes": False}, keras.layers.LSTMCell),
-    ("peephole_lstm", {"peepholes": False, "activation": "softsign", "recurrent_activation": "hard_sigmoid"}, keras.layers.LSTMCell),
+    (
+        "peephole_lstm",
+        {"peepholes": False, "activation": "softsign", "recurrent_activation": "hard_sigmoid"},
+        keras.layers.LSTMCell,
+    ),
 ]
 TWIN_IDS = [name + "".join(f"-{v}" for v in kwargs.values()) for name, kwargs, _ in KERAS_TWINS]
 GATED = [twin for twin in KERAS_TWINS if twin[2] is not keras.layers.SimpleRNNCell][::2]  # GRU, LSTM
@@ -179,7 +183,7 @@ def test_constraints_apply_to_the_weights_keras_applies_them_to(name, kwargs, ke
         "bias_constraint": keras.constraints.MinMaxNorm(0.1, 0.2),
     }
     ours, theirs = built(name, kwargs, **constraints), keras_twin(name, kwargs, keras_cls, **constraints).cell
-    grads = [rng.normal(size=w.shape).astype("float32") for w in ours.trainable_weights]
+    grads = [keras.ops.convert_to_tensor(rng.normal(size=w.shape).astype("float32")) for w in ours.trainable_weights]
     for cell in (ours, theirs):
         keras.optimizers.SGD(1.0).apply(grads, cell.trainable_weights)
     assert ours.kernel.numpy().min() >= 0.0
@@ -193,7 +197,8 @@ def test_per_gate_dropout_masks_equal_keras_in_training(name, kwargs, keras_cls)
     rates = {"dropout": 0.3, "recurrent_dropout": 0.4, "seed": 7}
     theirs = keras_twin(name, kwargs, keras_cls, **rates)(X, training=True)
     for hoist_inputs in (True, False):
-        ours = zoo.layers.Recurrent(built(name, kwargs, **rates, dropout_masks="per_gate"), return_sequences=True, hoist_inputs=hoist_inputs)
+        cell = built(name, kwargs, **rates, dropout_masks="per_gate")
+        ours = zoo.layers.Recurrent(cell, return_sequences=True, hoist_inputs=hoist_inputs)
         np.testing.assert_allclose(ours(X, training=True), theirs, atol=1e-5)
     shared = zoo.layers.Recurrent(built(name, kwargs, **rates), return_sequences=True)(X, training=True)
     assert not np.allclose(shared, theirs, atol=1e-2)  # the zoo default is one mask for all gates
