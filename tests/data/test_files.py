@@ -126,6 +126,13 @@ def test_split_stratified_keeps_class_shares_and_a_rare_class_in_training():
     assert parts["train"].count("c") == 2
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_split_stratified_trains_on_every_label_even_with_large_fractions(seed):
+    labels = [str(i) for i in range(6)] + ["a", "a", "b", "b", "b"]  # six labels of one row each
+    parts = files.split(labels, 0.45, 0.45, seed=seed, stratify=labels)
+    assert set(parts["train"]) == set(labels) and sum(map(len, parts.values())) == len(labels)
+
+
 def test_split_groups_keep_each_source_in_one_split():
     pairs = Pairs([f"s{i % 20}" for i in range(100)], [str(i) for i in range(100)])
     parts = files.split(pairs, 0.1, 0.1, seed=0, groups=pairs.source)

@@ -357,7 +357,8 @@ def split(items, validation_split=0.1, test_split=0.1, seed=0, stratify=None, gr
 
     Args:
         stratify: one key per item (e.g. the labels): each key is spread over the splits in proportion,
-            with its first rows going to training, so a rare class is trained on.
+            and at least one item of each key is in the training split (even if the held-out splits
+            then fall short of their fractions), so every class is trained on.
         groups: one key per item (e.g. the source sentences): items sharing a key land in the same split,
             so no test source was seen in training; the fractions count groups.
     """
@@ -382,22 +383,27 @@ def split(items, validation_split=0.1, test_split=0.1, seed=0, stratify=None, gr
         rank = group_rank[[unique[key] for key in groups]]
         units = len(unique)
     elif stratify is not None:
-        # Within each key, rows at shuffled positions (r + 0.5) / count; the lowest positions over all keys
-        # are held out, so every key is held out in proportion and its last rows always train.
+        # Within each key, rows at shuffled positions (r + 0.5) / count, the last one never held out; the lowest
+        # positions over all keys are held out, so every key is held out in proportion and always trains.
         score = np.zeros(n)
         by_key = {}
         for i, key in enumerate(stratify):
             by_key.setdefault(key, []).append(i)
         for members in by_key.values():
-            score[np.array(members)[rng.permutation(len(members))]] = (np.arange(len(members)) + 0.5) / len(members)
+            position = (np.arange(len(members)) + 0.5) / len(members)
+            position[-1] = np.inf
+            score[np.array(members)[rng.permutation(len(members))]] = position
         rank = np.empty(n, np.int64)
         rank[np.lexsort((rng.random(n), score))] = np.arange(n)
-        units = n
+        units, kept = n, len(by_key)
     else:
         rank = np.empty(n, np.int64)
         rank[rng.permutation(n)] = np.arange(n)
         units = n
     n_test, n_val = int(round(test_split * units)), int(round(validation_split * units))
+    if stratify is not None:  # each key's last row trains, even if that leaves the held-out splits short
+        n_test = min(n_test, n - kept)
+        n_val = min(n_val, n - kept - n_test)
     parts = {"test": rank < n_test, "validation": (rank >= n_test) & (rank < n_test + n_val),
              "train": rank >= n_test + n_val}
     out = {}
