@@ -68,7 +68,7 @@ def _export(args):
                                check_count=args.check_count, command=args.command_line)
     checks = {k: metrics[k] for k in ("probe_check", "data_check") if k in metrics}
     print(json.dumps({"opset": metrics["opset"], "nodes": metrics["nodes"], **checks}, indent=2))
-    print(f"exported to {args.out} ({metrics['folder_bytes'] / 1e6:.1f} MB)")
+    print(f"exported to {args.out} ({metrics['folder_bytes'] / 1e6:.2f} MB)")
 
 
 def _task_arguments(parser, name):

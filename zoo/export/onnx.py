@@ -471,7 +471,7 @@ def export_onnx(source, out, check=True, check_data=None, check_count=2000, comm
         "members": [_describe(restored.kind, c) for c in restored.configs],
         "mixture_weights": restored.mixture_weights, "temperatures": restored.temperatures,
         "vocabulary_size": len(restored.vocabulary), "max_length": restored.max_length,
-        "output": graph_output(model),
+        "output": graph_output(model), "labels": getattr(restored, "labels", None),
         "versions": {"onnx": _version("onnx"), "onnxruntime": _version("onnxruntime")},
     }
 
@@ -678,7 +678,7 @@ native ONNX `{recurrent_ops}` node ({recurrent_notes}), so tools that know ONNX'
 see them as such. Written by `{command}`.
 
 ## Files
-- `model.onnx` ({model_mb:.1f} MB): {graph}
+- `model.onnx` ({model_mb:.2f} MB): {graph}
 - `vocabulary.json`, `tokenizer.py`: {tokenizer}
 - `metrics.json`: the checks below, the graph's node counts and the versions used.
 
@@ -750,11 +750,13 @@ def model_card(metrics):
     if metrics["kind"] == "classifier":
         kind = f"ensemble of {len(members)}: {'; '.join(members)}, the mean of their outputs" if len(members) > 1 else members[0]
         title = f"Text classifier: {kind}"
+        labels = metrics.get("labels") or []
         graph = (f"`token_ids` (int64 [batch, time], 0-padded on the right) and `lengths` (int64 [batch], the "
-                 f"real tokens of each row) -> `{output}` (float32 [batch]"
-                 + {"probability": ", the probability of the positive class).",
-                    "probabilities": " x classes], the probability of each class).",
-                    "value": ", the regression output).", "rating": ", the rating)."}[output]
+                 f"real tokens of each row) -> `{output}` "
+                 + {"probability": f"(float32 [batch], the probability of `{labels[-1] if labels else 'positive'}`).",
+                    "probabilities": f"(float32 [batch, {len(labels) or 'classes'}], the probability of each class: "
+                                     + ", ".join(f"`{x}`" for x in labels) + ").",
+                    "value": "(float32 [batch], the regression output).", "rating": "(float32 [batch], the rating)."}[output]
                  + " Padding is masked (`sequence_lens`): any padded width gives the same answer.")
         tokenizer = (f"the SavedModel's text standardization and {metrics['vocabulary_size']:,}-entry vocabulary "
                      f"(0 padding, 1 unknown word), first {metrics['max_length']} tokens kept, reproduced exactly "
