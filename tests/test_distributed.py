@@ -23,7 +23,7 @@ from zoo import distributed, training
 pytestmark = pytest.mark.requires_tensorflow(reason="tf.distribute strategies")
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_FILES = {"log.csv", "best.weights.h5", "done.json", "backup", "tensorboard"}
+RUN_FILES = {"log.csv", "best.weights.h5", "done.json", "checkpoint", "checkpoints", "lock", "tensorboard"}
 
 
 def one_cpu():
@@ -82,7 +82,7 @@ def test_strategy_loop_resumes_an_interrupted_run_where_it_stopped(keras_fit, tm
     with pytest.raises(KeyboardInterrupt):
         worker.train(tmp_path, 2, one_cpu(), callbacks=[worker.interrupt_at(1)])
     assert training.read_log(tmp_path)["epoch"] == [0] and not (tmp_path / "done.json").exists()
-    model, history = worker.train(tmp_path, 2, one_cpu())  # a new process would start so: all from the backup
+    model, history = worker.train(tmp_path, 2, one_cpu())  # a new process would start so: all from the committed epoch
     assert history["epoch"] == [0, 1]
     # No shuffling or dropout: as if never stopped, Adam's moments and step count included (both
     # runs end with their best epoch's weights and optimizer state).
@@ -102,7 +102,7 @@ def test_strategy_loop_stops_on_a_nan_loss_before_the_epoch_saves_anything(tmp_p
             model, data, worker.tiny_data(10, 1), config, tmp_path, nan_from_step(model, 3 + 1),
             callbacks=[snapshot], strategy=strategy,
         )
-    assert files_of(tmp_path) == snapshot.files  # byte for byte: checkpoints, backup and log of epoch 1
+    assert files_of(tmp_path) == snapshot.files  # byte for byte: the committed epoch 1, its best and its log
     assert not (tmp_path / "done.json").exists()
 
 

@@ -65,8 +65,8 @@ def test_nan_loss_raises_before_the_epoch_saves_anything(tmp_path):
     with pytest.raises(training.TrainingDiverged, match=r"loss is nan at epoch 2, batch 3\b.*lower learning") as info:
         training.fit(model, train, data(32, 1), config, tmp_path, loss, ["accuracy"], callbacks=[snapshot])
     assert "\n" not in str(info.value)
-    assert {"best.weights.h5", "log.csv", "backup/latest.weights.h5"} <= set(snapshot.files)
-    assert files_of(tmp_path) == snapshot.files  # byte for byte: checkpoints, backup and log of epoch 1
+    assert {"best.weights.h5", "log.csv", "checkpoints/epoch-0001/latest.weights.h5"} <= set(snapshot.files)
+    assert files_of(tmp_path) == snapshot.files  # byte for byte: the committed epoch 1, its best and its log
     assert not (tmp_path / "done.json").exists()
     assert training.read_log(tmp_path)["epoch"] == [0]
 

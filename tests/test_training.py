@@ -49,8 +49,12 @@ def test_run_folder_holds_logs_checkpoints_and_epoch_times(tmp_path):
     config = training.TrainConfig(epochs=2, verbose="0")
     training.write_config(tmp_path, train=config, note={"a": 1})
     training.fit(tiny_model(), data(32, 0), data(16, 1), config, tmp_path, "binary_crossentropy", ["accuracy"])
-    for name in ("config.json", "log.csv", "best.weights.h5", "backup", "tensorboard", "done.json"):
+    for name in ("config.json", "log.csv", "best.weights.h5", "checkpoint", "lock", "tensorboard", "done.json"):
         assert (tmp_path / name).exists(), name
+    committed = tmp_path / "checkpoint"
+    assert committed.is_symlink() and sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0002"]
+    assert sorted(p.name for p in committed.iterdir()) == ["best.weights.h5", "latest.weights.h5", "log.csv", "state.json"]
+    assert (tmp_path / "log.csv").resolve() == (committed / "log.csv").resolve()
     assert json.loads((tmp_path / "config.json").read_text())["train"]["epochs"] == 2
     log = training.read_log(tmp_path)
     assert log["epoch"] == [0, 1] and all(s > 0 for s in log["epoch_seconds"])
@@ -124,18 +128,18 @@ def test_best_checkpoint_is_kept_across_a_resume_without_early_stopping(tmp_path
     assert (tmp_path / "best.weights.h5").read_bytes() == best  # 0.9 and 0.8 do not beat 0.3
 
 
-def test_log_rows_the_backup_lacks_are_dropped_on_resume(tmp_path):
+def test_an_uncommitted_epoch_folder_is_ignored_and_removed_on_resume(tmp_path):
     config = training.TrainConfig(epochs=3, patience=0, verbose="0")
     args = (data(32, 0), data(16, 1), config, tmp_path, "binary_crossentropy")
     with pytest.raises(KeyboardInterrupt):
         training.fit(tiny_model(), *args, callbacks=[_Interrupt(after_epoch=1)])
-    log = tmp_path / "log.csv"
-    header, row = log.read_text().splitlines()[:2]
-    # A kill after epoch 1's row was written but before its backup, and one in the middle of a row:
-    log.write_text(f"{header}\n{row}\n1{row[1:]}\n1,0.5")
+    # A kill while epoch 2's files were being written, before the commit: a folder with a partial row.
+    partial = tmp_path / "checkpoints" / "epoch-0002"
+    partial.mkdir()
+    (partial / "log.csv").write_text("epoch,loss\n0,0.5\n1,0.")
     history = training.fit(tiny_model(), *args)
     assert history["epoch"] == [0, 1, 2]
-    assert log.read_text().count("\n") == 4 and log.read_text().startswith(f"{header}\n{row}\n")
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0003"]
 
 
 def test_gradient_accumulation_and_clipping_reach_the_optimizer():

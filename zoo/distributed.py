@@ -31,7 +31,8 @@ What the loop guarantees, and how:
 - **Only the chief writes the run folder.** The other workers write theirs to a temporary folder,
   removed at the end (the pattern of TensorFlow's multi-worker custom-loop tutorial), and take the
   chief's state where files would differ: whether the run is done, the weights, optimizer state
-  and epoch restored from the backup, the decision to stop early, the best weights at the end.
+  and epoch restored from the committed checkpoint, the decision to stop early, the best weights at
+  the end.
 
 Not supported with a strategy: gradient accumulation (``accumulation_steps`` > 1), models with
 several outputs, and ``"crossentropy"``/``"ce"`` as a loss name (give the full name).
@@ -56,6 +57,7 @@ from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 from keras.src.losses.losses import LossFunctionWrapper
 
 from zoo.backend import require_tensorflow
+from zoo.files import run_lock
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -95,10 +97,13 @@ def is_chief(strategy):
 
 @contextlib.contextmanager
 def task_folder(strategy, run_dir):
-    """The folder a task writes its run files in: ``run_dir`` on one machine and on the chief; on the other
-    workers of a cluster a temporary folder, removed at the end (their files would only repeat the chief's)."""
+    """The folder a task writes its run files in: ``run_dir`` on one machine and on the chief, locked for the
+    block (``zoo.files.run_lock``: a second process on it stops at once, before reading any data); on the
+    other workers of a cluster a temporary folder, removed at the end (their files would only repeat the
+    chief's)."""
     if is_chief(strategy):
-        yield Path(run_dir)
+        with run_lock(run_dir):
+            yield Path(run_dir)
         return
     folder = Path(tempfile.mkdtemp(prefix=f"zoo-{Path(run_dir).name}-worker-"))
     try:
@@ -398,9 +403,10 @@ def train(model, train_data, validation_data, epochs, callbacks, strategy, loss,
     ``model`` was built in ``strategy.scope()`` and compiled there with ``loss``; the datasets hold
     global batches (see :func:`distribute`). The callbacks see what ``Model.fit`` shows them: the
     same hooks in the same order, ``loss`` (the running mean) after each batch, and at each epoch
-    end the epoch's ``loss``, compiled metrics and their ``val_`` twins; a ``BackupAndRestore``
-    among them sets the first epoch. With several workers, a callback's ``stop_training`` takes
-    effect at the epoch end, as the chief decides. Returns the ``History`` callback.
+    end the epoch's ``loss``, compiled metrics and their ``val_`` twins; a callback that sets
+    ``model._initial_epoch`` in ``on_train_begin`` (the trainer's checkpoints) sets the first epoch.
+    With several workers, a callback's ``stop_training`` takes effect at the epoch end, as the chief
+    decides. Returns the ``History`` callback.
     """
     build(model, strategy, train_data)
     multi_worker = _multi_worker(strategy)
@@ -421,8 +427,8 @@ def train(model, train_data, validation_data, epochs, callbacks, strategy, loss,
     )
     model.stop_training = False
     callbacks.on_train_begin()
-    # BackupAndRestore restored the weights and optimizer state, and left the epoch to resume from
-    # where Model.fit reads it; on the chief only, when the others' folders are temporary.
+    # The trainer's checkpoints restored the weights and optimizer state, and left the epoch to resume
+    # from where Model.fit reads it; on the chief only, when the others' folders are temporary.
     initial_epoch = model._initial_epoch or 0
     if multi_worker:
         sync_from_chief(strategy, model)

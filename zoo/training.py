@@ -4,27 +4,35 @@ A run folder holds everything a run leaves behind::
 
     run_dir/
       config.json          the resolved configuration (every dataclass the script used)
-      backup/              model + optimizer state after the last finished epoch (resume)
-      best.weights.h5      the weights of the best validation epoch so far
-      log.csv              one row of metrics per epoch (appended across resumes)
-      tensorboard/         TensorBoard event files
+      lock                 held (fcntl.flock) by the process training in the folder: one at a time
+      checkpoint           symlink to the committed epoch's folder: the commit point
+      checkpoints/epoch-N/ the last committed epoch: latest.weights.h5 (weights + optimizer state to
+                           resume from), best.weights.h5, log.csv, state.json (best value, counters)
+      best.weights.h5      symlink to checkpoint/best.weights.h5: the best validation epoch's weights
+      log.csv              symlink to checkpoint/log.csv: one row of metrics per committed epoch
+      tensorboard/         TensorBoard event files (a log: an epoch run again appears twice)
       done.json            written when training ends; a later call returns at once
 
 Interrupt a run at any point, even with SIGKILL, and call :func:`fit` again with the same
-``run_dir``: it resumes from the last finished epoch with the optimizer's state (Keras'
-``BackupAndRestore``), keeps its best checkpoint and early-stopping counters, and appends to the same
-logs. The backup is written last at each epoch end, so it is the commit point: an epoch whose end a
-kill interrupts is run again, and its row (if already logged) is dropped from ``log.csv`` first; the
-best value so far and the early-stopping counters are read back from the rows that remain.
+``run_dir``: it resumes from the last committed epoch with the optimizer's state, its best
+checkpoint and early-stopping counters. Every file of an epoch is written into a new folder, flushed
+to disk, and committed together by one atomic rename of the ``checkpoint`` symlink (:func:`_commit`),
+so the best weights, the log and the state to resume from always belong to the same epoch: a kill or
+a full disk before the rename leaves the previous epoch committed, after it the new one, and an
+uncommitted folder is removed when training next starts. A second process on a folder in use stops at
+once with :class:`RunFolderBusy` naming the holder (:func:`run_lock`); a lock left by a killed process
+does not block. A write error (a full disk, a permission) is raised as an ``OSError`` with its errno
+and the file's path, which ``zoo`` prints as one line.
 
 A non-finite loss (or validation loss, or weight) stops training at once with
-:class:`TrainingDiverged`, before anything of that epoch is saved: the backup, the best checkpoint
-and the logs keep the last good epoch, and no ``done.json`` is written, so the task never exports.
+:class:`TrainingDiverged`, before anything of that epoch is saved: the committed epoch, its best
+checkpoint and its log stay the last good epoch's, and no ``done.json`` is written, so the task never exports.
 """
 
 import argparse
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -36,8 +44,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo import distributed
+from zoo import distributed, files
 from zoo.distributed import STRATEGIES
+from zoo.files import RunFolderBusy, run_lock  # noqa: F401 (part of this module's API)
+from zoo.files import write_json as _write_json  # noqa: F401 (zoo.experiments writes with it)
 from zoo.validation import one_of, positive_int
 
 
@@ -133,7 +143,7 @@ def seed_everything(seed):
     segment sum, differ in the last bits from run to run; enable op determinism before training
     when that matters, at a cost in speed (scatter ops fall back to the CPU, and ``tf.data`` maps
     with stateful ops run serially). A resumed run is repeatable, but not bitwise equal to an
-    uninterrupted one: the dropout seed generators (not in the backup) and the ``tf.data`` shuffle
+    uninterrupted one: the dropout seed generators (not in the checkpoint) and the ``tf.data`` shuffle
     order start afresh in the new process.
     """
     keras.utils.set_random_seed(seed)
@@ -143,7 +153,7 @@ def make_optimizer(config, steps_per_epoch=None):
     """Adam with ``clipnorm``, Keras' built-in gradient accumulation and the configured schedule.
 
     The cosine schedule (Loshchilov & Hutter 2017, without restarts) is a function of the optimizer's
-    step count, which the backup restores, so a resumed run continues on the same curve; it needs
+    step count, which the checkpoint restores, so a resumed run continues on the same curve; it needs
     ``steps_per_epoch`` (the training data's cardinality).
     """
     learning_rate = config.learning_rate
@@ -163,19 +173,11 @@ def _mode(monitor):
     return "max" if any(word in monitor for word in ("acc", "auc", "bleu", "precision", "recall")) else "min"
 
 
-def _write_json(path, data):
-    """Write atomically: a crash mid-write never leaves a truncated file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-
-
 def write_config(run_dir, **configs):
     """Save the resolved configuration (dataclasses or dicts) as ``run_dir/config.json``."""
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     resolved = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for k, v in configs.items()}
-    _write_json(Path(run_dir) / "config.json", resolved)
+    files.write_json(Path(run_dir) / "config.json", resolved)
     return resolved
 
 
@@ -229,61 +231,159 @@ def _finite(value):
         return True
 
 
-class _Resume(keras.callbacks.Callback):
-    """Brings a resumed run's state in line with its backup, at the first epoch of each ``fit`` call.
+CHECKPOINTS = "checkpoints"  # one folder per committed epoch (only the last is kept)
+COMMITTED = "checkpoint"  # symlink to the committed epoch's folder: the commit point
+PUBLISHED = ("best.weights.h5", "log.csv")  # run_dir/NAME -> checkpoint/NAME
 
-    By then ``BackupAndRestore`` has restored the model and set the epoch to resume from (whichever
-    copy of the backup it could read), whatever the callbacks' order. Rows of ``log.csv`` from that
-    epoch on belong to an epoch a kill cut short after its row was written, and are dropped; the
-    best value of the monitored metric and the early-stopping counters are recomputed from the rows
-    that remain; the configured learning rate replaces the one restored with the optimizer's state,
-    so a rerun with a lower rate (the advice after a divergence) takes effect.
+
+def _committed(run_dir):
+    """The committed epoch's folder (``run_dir/checkpoint``'s target), or None before the first commit."""
+    link = Path(run_dir) / COMMITTED
+    return link.parent / os.readlink(link) if link.is_symlink() else None
+
+
+def _prepare(run_dir):
+    """Before training: remove every uncommitted epoch folder (a kill or a write error left it; the lock
+    says no one else writes here) and make ``run_dir/best.weights.h5`` and ``run_dir/log.csv`` the links
+    into the committed folder (dangling until the first commit)."""
+    committed = _committed(run_dir)
+    checkpoints = run_dir / CHECKPOINTS
+    if checkpoints.is_dir():
+        for entry in checkpoints.iterdir():
+            if committed is None or entry.name != committed.name:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    for name in PUBLISHED:
+        path = run_dir / name
+        if not (path.is_symlink() and os.readlink(path) == f"{COMMITTED}/{name}"):
+            tmp = run_dir / f".{name}.link"
+            tmp.unlink(missing_ok=True)
+            os.symlink(f"{COMMITTED}/{name}", tmp)
+            os.replace(tmp, path)
+    tmp = run_dir / f".{COMMITTED}.link"
+    tmp.unlink(missing_ok=True)
+
+
+def _csv_row(log_text, epoch, logs):
+    """``log_text`` (a log.csv's text, "" for none) with the row of ``epoch`` appended: the columns of
+    Keras' ``CSVLogger`` (epoch, then the logs' keys sorted), which ``read_log`` reads back."""
+    import csv
+    import io
+
+    header = log_text.splitlines()[0].split(",") if log_text else ["epoch", *sorted(logs)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, header, restval="nan", extrasaction="ignore", lineterminator="\n")
+    if not log_text:
+        writer.writeheader()
+    writer.writerow({"epoch": epoch, **{k: float(v) for k, v in logs.items()}})
+    return log_text + out.getvalue()
+
+
+def _commit(model, run_dir, epoch, logs, improved, state):
+    """Write epoch ``epoch``'s files into a new folder and commit them with one atomic rename.
+
+    ``checkpoints/epoch-NNNN/`` gets ``latest.weights.h5`` (the weights and optimizer state to resume
+    from), ``best.weights.h5`` (a hard link: to ``latest`` when this epoch improved, else to the committed
+    best), ``log.csv`` (the committed rows plus this epoch's) and ``state.json`` (epochs done, best value and
+    epoch, epochs without improvement); each is flushed to disk. Then a new ``checkpoint`` symlink replaces
+    the old one (``os.replace``): the commit. A kill before it leaves the previous epoch committed and
+    whole, with its own best; after it, the new one. A failed write raises an ``OSError`` naming the file
+    (``zoo.files.write_error``) and changes nothing committed.
+    """
+    previous = _committed(run_dir)
+    folder = run_dir / CHECKPOINTS / f"epoch-{epoch + 1:04d}"
+    path = folder
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        path = folder / "latest.weights.h5"
+        model.save_weights(path)
+        files.durable(path)
+        path = folder / "best.weights.h5"
+        _link(path.with_name("latest.weights.h5") if improved or previous is None else previous / path.name, path)
+        path = folder / "log.csv"
+        path.write_text(_csv_row((previous / path.name).read_text() if previous else "", epoch, logs))
+        files.durable(path)
+        path = folder / "state.json"
+        path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        files.durable(path)
+        files.durable(folder)
+        path = run_dir / f".{COMMITTED}.link"
+        path.unlink(missing_ok=True)
+        os.symlink(f"{CHECKPOINTS}/{folder.name}", path)
+        os.replace(path, run_dir / COMMITTED)  # the commit
+        path = run_dir
+        files.durable(run_dir)
+    except Exception as err:
+        raise files.write_error(err, path) from err
+    if previous is not None and previous != folder:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+# What os.link raises where a file system has no hard links (or too many of one file).
+LINKS_UNSUPPORTED = {errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS}
+
+
+def _link(source, target):
+    """``target`` as a hard link to ``source`` (the file is written once), a copy where links are not allowed."""
+    try:
+        os.link(source, target)
+    except OSError as err:
+        if err.errno not in LINKS_UNSUPPORTED:
+            raise
+        shutil.copyfile(source, target)
+        files.durable(target)
+
+
+class _Checkpoints(keras.callbacks.Callback):
+    """The run folder's committed state: restored as training begins, one epoch committed at each epoch end.
+
+    Also the best checkpoint and early stopping (as ``ModelCheckpoint(save_best_only=True)`` and
+    ``EarlyStopping`` count: a strictly better value of ``config.monitor`` is an improvement; training stops
+    once ``config.patience`` epochs in a row bring none), with their counters in the committed state, so a
+    resumed run counts the epochs before it. The configured learning rate replaces the one restored with the
+    optimizer's state, so a rerun with a lower rate (the advice after a divergence) takes effect.
     """
 
-    def __init__(self, run_dir, config, checkpoint, stopper):
+    def __init__(self, run_dir, config):
         super().__init__()
-        self.run_dir, self.config, self.checkpoint, self.stopper = run_dir, config, checkpoint, stopper
+        self.run_dir, self.config = run_dir, config
+        self.better = np.greater if _mode(config.monitor) == "max" else np.less
 
     def on_train_begin(self, logs=None):
-        self.pending = True
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if not self.pending:
-            return
-        self.pending = False
-        _truncate_log(self.run_dir / "log.csv", epoch)
+        _prepare(self.run_dir)
+        committed = _committed(self.run_dir)
+        self.state = {"epochs": 0, "best": None, "best_epoch": None, "wait": 0}
+        if committed is not None:
+            if not self.model.optimizer.built:  # Model.fit builds it at the first step; its state is in the file
+                self.model.optimizer.build(self.model.trainable_variables)
+            self.model.load_weights(committed / "latest.weights.h5")
+            self.state = json.loads((committed / "state.json").read_text())
         if self.config.lr_schedule == "constant":  # a schedule is rebuilt from the config anyway
             self.model.optimizer.learning_rate = self.config.learning_rate
-        log = read_log(self.run_dir)
-        if self.config.monitor not in log:
-            return
-        better = np.greater if _mode(self.config.monitor) == "max" else np.less
-        best, best_epoch, wait = None, 0, 0
-        for logged_epoch, value in zip(log["epoch"], log[self.config.monitor]):  # as EarlyStopping counts
-            wait += 1
-            if np.isfinite(value) and (best is None or better(value, best)):
-                best, best_epoch, wait = value, int(logged_epoch), 0
-        self.checkpoint.best = best
-        if self.stopper is not None:
-            self.stopper.best, self.stopper.best_epoch, self.stopper.wait = best, best_epoch, wait
+        # Where Model.fit (and zoo.distributed.train) start; past the end when early stopping had decided.
+        self.model._initial_epoch = self.config.epochs if self._stop() else self.state["epochs"]
 
+    def _stop(self):
+        return bool(self.config.patience) and self.state["wait"] >= self.config.patience
 
-def _truncate_log(path, epochs):
-    """Drop the rows of epochs >= ``epochs`` (and any unfinished last line) from ``log.csv``, in place.
-
-    One ``truncate`` call, so a kill leaves the old or the new file; the ``CSVLogger`` already
-    holding it open in append mode goes on writing at the new end.
-    """
-    if not path.exists():
-        return
-    lines = path.read_bytes().splitlines(keepends=True)
-    keep = len(lines[0]) if lines and lines[0].endswith(b"\n") else 0
-    for line in lines[1:]:
-        if not line.endswith(b"\n") or int(line.split(b",", 1)[0]) >= epochs:
-            break
-        keep += len(line)
-    if keep < path.stat().st_size:
-        os.truncate(path, keep)
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        monitor = self.config.monitor
+        if monitor not in logs:
+            raise ValueError(f"`monitor` {monitor!r} is not among the metrics of epoch {epoch + 1} ({sorted(logs)}); "
+                             "pass one of them as --monitor.")
+        value, best = float(logs[monitor]), self.state["best"]
+        improved = bool(np.isfinite(value) and (best is None or self.better(value, best)))
+        state = {
+            "epochs": epoch + 1,
+            "best": value if improved else best,
+            "best_epoch": epoch + 1 if improved else self.state["best_epoch"],
+            "wait": 0 if improved else self.state["wait"] + 1,
+        }
+        _commit(self.model, self.run_dir, epoch, logs, improved, state)
+        self.state = state
+        if self._stop():
+            self.model.stop_training = True
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -332,7 +432,8 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
     """
     run_dir = Path(run_dir)
     if strategy is None:
-        return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, None)
+        with run_lock(run_dir):
+            return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, None)
     if config.accumulation_steps > 1:
         raise ValueError(
             "Gradient accumulation is not supported with a distribution strategy; got "
@@ -341,58 +442,46 @@ def fit(model, train_data, validation_data, config, run_dir, loss, metrics=(), c
         )
     distributed.check_model(model, strategy)
     if distributed.is_chief(strategy):
-        return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, strategy)
-    files = Path(tempfile.mkdtemp(prefix=f"zoo-{run_dir.name}-worker-"))
+        with run_lock(run_dir):
+            return _fit(model, train_data, validation_data, config, run_dir, run_dir, loss, metrics, callbacks, strategy)
+    folder = Path(tempfile.mkdtemp(prefix=f"zoo-{run_dir.name}-worker-"))
     try:
-        return _fit(model, train_data, validation_data, config, run_dir, files, loss, metrics, callbacks, strategy)
+        return _fit(model, train_data, validation_data, config, run_dir, folder, loss, metrics, callbacks, strategy)
     finally:
-        shutil.rmtree(files, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fit(model, train_data, validation_data, config, run_dir, files, loss, metrics, callbacks, strategy):
-    """:func:`fit`, writing the run folder's files in ``files`` (``run_dir`` but on a non-chief worker)."""
-    files.mkdir(parents=True, exist_ok=True)
-    best_path = files / "best.weights.h5"
-    done_path = files / "done.json"
+def _fit(model, train_data, validation_data, config, run_dir, folder, loss, metrics, callbacks, strategy):
+    """:func:`fit`, writing the run folder's files in ``folder`` (``run_dir`` but on a non-chief worker)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    best_path = folder / "best.weights.h5"
+    done_path = folder / "done.json"
     steps = int(train_data.cardinality()) if hasattr(train_data, "cardinality") else None
     with strategy.scope() if strategy is not None else contextlib.nullcontext():  # the optimizer's variables too
         model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=list(metrics))
     done = done_path.exists() if strategy is None else distributed.chief_value(strategy, done_path.exists())
     if done:
-        if files == run_dir:
+        if folder == run_dir:
             print(f"{run_dir} finished earlier ({done_path}); loading its best weights.")
+            _prepare(run_dir)  # a folder a failed clean-up left
         if strategy is None:
             model.optimizer.build(model.trainable_variables)  # the checkpoint holds the optimizer's state too
             model.load_weights(best_path)
         else:
             distributed.build(model, strategy, train_data)
-            if files == run_dir:
+            if folder == run_dir:
                 model.load_weights(best_path)
             distributed.sync_from_chief(strategy, model)
-        return read_log(files)
+        return read_log(folder)
 
-    mode = _mode(config.monitor)
-    checkpoint = keras.callbacks.ModelCheckpoint(
-        str(best_path), monitor=config.monitor, mode=mode, save_best_only=True, save_weights_only=True
-    )
-    stopper = (
-        keras.callbacks.EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)
-        if config.patience
-        else None
-    )
     # At each epoch end, in this order: extra callbacks (metrics they add are checked, checkpointed and
-    # logged), the timer, the divergence check (before anything saves), the savers and loggers, and
-    # last the backup: the commit point that _Resume rolls the other files back to.
+    # logged), the timer, the divergence check (before anything is written), the commit, TensorBoard.
     callbacks = [
         *callbacks,
-        _Resume(files, config, checkpoint, stopper),
         _EpochTimer(),
         _DivergenceGuard(config, run_dir),
-        checkpoint,
-        keras.callbacks.CSVLogger(str(files / "log.csv"), append=True),
-        keras.callbacks.TensorBoard(str(files / "tensorboard")),
-        *([stopper] if stopper else []),
-        keras.callbacks.BackupAndRestore(str(files / "backup"), double_checkpoint=True, delete_checkpoint=False),
+        _Checkpoints(folder, config),
+        keras.callbacks.TensorBoard(str(folder / "tensorboard")),
     ]
     verbose = config.verbose if config.verbose == "auto" else int(config.verbose)
     if strategy is None:
@@ -405,14 +494,14 @@ def _fit(model, train_data, validation_data, config, run_dir, files, loss, metri
             shuffle=False,  # datasets shuffle themselves (fit's shuffle does not apply to tf.data)
         )
     else:
-        verbose = verbose if files == run_dir else 0  # one progress bar: the chief's
+        verbose = verbose if folder == run_dir else 0  # one progress bar: the chief's
         distributed.train(model, train_data, validation_data, config.epochs, callbacks, strategy, loss, verbose)
     if best_path.exists():
         model.load_weights(best_path)
     if strategy is not None:
         distributed.sync_from_chief(strategy, model)  # the chief's best epoch, on every worker
-    history = read_log(files)
-    _write_json(done_path, {"epochs_run": len(history.get("epoch", []))})
+    history = read_log(folder)
+    files.write_json(done_path, {"epochs_run": len(history.get("epoch", []))})
     return history
 
 

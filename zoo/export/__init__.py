@@ -6,41 +6,16 @@ destination and renamed into place, so a failure never leaves a half-written mod
 """
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from zoo import files
 from zoo.backend import require_tensorflow
+from zoo.files import atomic_write_dir  # noqa: F401 (part of this module's API)
 
 SIGNATURE = "serving_default"
-
-
-def atomic_write_dir(path, write):
-    """Call ``write(tmp_dir)`` and move ``tmp_dir`` to ``path`` only if it succeeds (replacing ``path``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); an export is meant to be shared
-        write(tmp)
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
 
 
 def text_to_ids(vectorizer, text, max_length):
@@ -292,10 +267,7 @@ def write_files(folder, files):
 
 def write_metrics(run_dir, metrics):
     """``run_dir/metrics.json``, written atomically (a crash mid-write leaves the previous file)."""
-    path = Path(run_dir) / "metrics.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    files.write_json(Path(run_dir) / "metrics.json", metrics)
 
 
 def finish(run_dir, export_dir, metrics, model_card):
