@@ -148,19 +148,49 @@ def fit_mixture(logits, targets, temperatures=True):
     return np.exp(v - np.logaddexp.reduce(v)), np.exp(result.x[:k])
 
 
-def score_ids(infer, ids):
+CHUNK = 1024  # time steps the graph functions below run at once: their memory is bounded by it, not by the text
+
+
+def feed(infer, ids, states, chunk=CHUNK):
+    """Feed ``ids`` (batch, n >= 1) from ``states``, ``chunk`` steps at a time with the state carried (one
+    pass over the whole sequence, in memory bounded by ``chunk``). Returns ``(logits of the last step
+    (batch, vocabulary), states)``."""
+    n = tf.shape(ids)[1]
+
+    def body(k, _, states):
+        logits, *states = infer([ids[:, k * chunk : (k + 1) * chunk], *states], training=False)
+        return k + 1, logits[:, -1, :], states
+
+    logits, *first = infer([ids[:, :chunk], *states], training=False)
+    _, last, states = tf.while_loop(lambda k, *_: k * chunk < n, body, (tf.constant(1), logits[:, -1, :], first))
+    return last, states
+
+
+def score_ids(infer, ids, chunk=CHUNK):
     """Per-row mean nats per character of characters 2..n of each row of ``ids`` (0-padded on the right).
 
-    NaN for a row with fewer than two characters (there is nothing to predict).
+    The rows are read ``chunk`` steps at a time with the state carried, so memory is bounded by
+    ``chunk``, not by the length. NaN for a row with fewer than two characters (nothing to predict).
     """
     require_tensorflow("zoo.generation.score_ids")
     # Two padding columns keep at least one step and one (masked) target even for an empty batch.
     ids = tf.pad(tf.cast(ids, tf.int32), [[0, 0], [0, 2]])
     inputs, targets = ids[:, :-1], ids[:, 1:]
-    logits, *_ = infer([inputs, *zero_states(infer, tf.shape(ids)[0])], training=False)
-    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
-    weight = tf.cast(targets > 0, nll.dtype)
-    return tf.reduce_sum(nll * weight, axis=1) / tf.reduce_sum(weight, axis=1)
+    batch, steps = tf.shape(ids)[0], tf.shape(inputs)[1]
+
+    def body(k, states, total, count):
+        window = slice(k * chunk, (k + 1) * chunk)
+        logits, *states = infer([inputs[:, window], *states], training=False)
+        target = targets[:, window]
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(target, tf.cast(logits, tf.float32))
+        weight = tf.cast(target > 0, tf.float32)
+        return k + 1, states, total + tf.reduce_sum(nll * weight, axis=1), count + tf.reduce_sum(weight, axis=1)
+
+    zeros = tf.zeros([batch])
+    _, _, total, count = tf.while_loop(
+        lambda k, *_: k * chunk < steps, body, (tf.constant(0), zero_states(infer, batch), zeros, zeros)
+    )
+    return total / count
 
 
 def _pick(logits, temperature, top_k, seed):
@@ -178,14 +208,15 @@ def _pick(logits, temperature, top_k, seed):
 
 
 def generate_ids(infer, prompt_ids, length, temperature, top_k, seed, initial_states):
-    """Feed ``prompt_ids`` (n >= 1,) from ``initial_states``, then emit ``length`` ids one at a time.
+    """Feed ``prompt_ids`` (n >= 1,) from ``initial_states`` (in chunks: :func:`feed`), then emit ``length`` ids
+    one at a time.
 
     Sampling step ``i`` uses the stateless seed ``(seed, i)``: the same arguments give the same ids.
     """
     require_tensorflow("zoo.generation.generate_ids")
     length = tf.clip_by_value(tf.cast(length, tf.int32), 0, MAX_LENGTH)
     temperature = tf.cast(temperature, tf.float32)
-    logits, *states = infer([prompt_ids[None, :], *initial_states], training=False)
+    last, states = feed(infer, prompt_ids[None, :], list(initial_states))
     out = tf.TensorArray(tf.int32, size=length)
 
     def body(i, last, states, out):
@@ -193,7 +224,7 @@ def generate_ids(infer, prompt_ids, length, temperature, top_k, seed, initial_st
         logits, *states = infer([next_id[:, None], *states], training=False)
         return i + 1, logits[:, -1, :], states, out.write(i, next_id[0])
 
-    _, _, _, out = tf.while_loop(lambda i, *_: i < length, body, (tf.constant(0), logits[:, -1, :], states, out))
+    _, _, _, out = tf.while_loop(lambda i, *_: i < length, body, (tf.constant(0), last, states, out))
     return out.stack()
 
 
@@ -237,6 +268,6 @@ def sample(infer, vocabulary, prompt="\n", length=200, temperature=1.0, top_k=0,
 
 
 __all__ = [
-    "generate", "generate_ids", "mixture_nll", "mixture_weights", "sample", "score_ids", "stream_log_probs", "stream_nll",
+    "feed", "generate", "generate_ids", "mixture_nll", "mixture_weights", "sample", "score_ids", "stream_log_probs", "stream_nll",
     "zero_states",
 ]

@@ -17,14 +17,32 @@ from zoo.validation import positive_int
 MAX_VALUE = 1000  # operands are below this
 
 
+def _problem_pattern(max_value):
+    """A problem's form: two runs of at most as many digits as ``max_value - 1`` has, joined by ``+``."""
+    digits = len(str(max_value - 1))
+    return rf"([0-9]{{1,{digits}}})\+([0-9]{{1,{digits}}})"  # ASCII digits: Python's \d takes others too
+
+
 def check_problem(text, max_value=MAX_VALUE):
     """``text`` if it is a problem of the kind trained on, ``a+b`` with ``0 <= a, b < max_value`` (digits
-    only); else ValueError naming it. The model answers anything, but only those answers mean something."""
-    match = re.fullmatch(r"(\d+)\+(\d+)", text)
+    only); else ValueError naming it. The model answers anything, but only those answers mean something
+    (the exported model answers "" to the rest: :func:`in_domain`)."""
+    match = re.fullmatch(_problem_pattern(max_value), text)
     if not match or any(int(operand) >= max_value for operand in match.groups()):
         raise ValueError(f"the addition model takes 'a+b' with whole numbers 0 <= a, b < {max_value} (e.g. 123+45); "
                          f"got {text!r}.")
     return text
+
+
+def in_domain(text, max_value=MAX_VALUE):
+    """(batch,) strings -> (batch,) bool, in the TensorFlow graph: which are problems :func:`check_problem`
+    accepts. The exported model answers the others with an empty string."""
+    import tensorflow as tf
+
+    well_formed = tf.strings.regex_full_match(text, _problem_pattern(max_value))
+    operands = tf.strings.split(tf.where(well_formed, text, "0+0"), "+")  # (batch, 2)
+    values = tf.ragged.map_flat_values(tf.strings.to_number, operands, tf.int64)
+    return well_formed & tf.reduce_all(values < max_value, axis=1)
 
 
 def problems(train=100_000, validation=5_000, test=10_000, max_value=MAX_VALUE, seed=0):

@@ -2,7 +2,15 @@
 
 An exported folder loads with plain ``tf.saved_model.load`` (no ``zoo``, no Keras code needed) and
 with ``saved_model_cli run``. Export is atomic: the model is written to a temporary folder beside the
-destination and renamed into place, so a failure never leaves a half-written model behind.
+destination and renamed into place, so a failure never leaves a half-written model behind (see
+``zoo.files.atomic_write_dir``: a write error is one ``OSError`` naming the folder, and the temporary
+folder a killed export leaves is removed by the next export to the same place).
+
+Every signature runs in memory bounded by the limits below, whatever it is given (issue 27): each text
+is cut to its first :data:`TEXT_BYTES` bytes and made valid UTF-8 (:func:`clean_text`), a batch is
+vectorized and decoded :data:`SLICE_ROWS` texts at a time (:func:`in_slices`), and the character model
+reads at most :data:`CHARACTERS` characters of a text in chunks of ``zoo.generation.CHUNK``. The model
+cards state these limits; ``tests/export/test_limits.py`` checks them under a memory limit.
 """
 
 import json
@@ -16,6 +24,94 @@ from zoo.backend import require_tensorflow
 from zoo.files import atomic_write_dir  # noqa: F401 (part of this module's API)
 
 SIGNATURE = "serving_default"
+
+# Serving limits: what a signature reads of its input, so that its memory is bounded whatever the input.
+TEXT_BYTES = 100_000  # bytes of each text read (its first); far more than any model here reads in tokens
+SLICE_ROWS = 32  # texts vectorized, classified or decoded at once; a larger batch runs in slices of this many
+CHARACTERS = 100_000  # characters of a text `score` reads (its first) and of a prompt `generate` reads (its last)
+SCORE_ROWS = 8  # texts the character model scores at once (each up to CHARACTERS long, read in chunks)
+
+
+# The model cards' "Serving limits" section, per kind of export (fields: the numbers above and the model's own).
+LIMITS = {
+    "classifier": """\
+## Serving limits
+Memory stays bounded whatever the input: each text's first {text_bytes:,} bytes are read (an invalid
+UTF-8 byte reads as an unknown word), and of them the first {max_length} tokens. A batch is vectorized
+{slice_rows} texts at a time and classified 8 at a time, so time and memory grow linearly with the
+batch size (by its text and {max_length_plus_one} token ids per text), not with the length of its texts.
+""",
+    "generator": """\
+## Serving limits
+Memory stays bounded whatever the input. `score` reads each text's first {characters:,} characters
+(the rest is not scored), {chunk:,} at a time, {score_rows} texts at a time: time grows linearly with
+the characters read. `generate` reads the prompt's last {characters:,} characters, {chunk:,} at a time,
+and writes at most {max_length:,} characters per call (`length` is clipped). Characters outside the
+vocabulary, and invalid UTF-8 bytes, are skipped; `score` gives NaN for a text with fewer than two
+known characters (nothing to predict), and `generate` starts an empty prompt from a newline.
+""",
+    "seq2seq": """\
+## Serving limits
+Memory stays bounded whatever the input: each text's first {text_bytes:,} bytes are read (an invalid
+UTF-8 byte reads as an unknown token), and of them the first {max_length} tokens. A batch is
+searched {slice_rows} texts at a time ({beam_width} beams each), each output at most twice the batch's
+longest source plus 10 tokens (at most 120): time and memory grow linearly with the batch size.{domain}
+""",
+}
+
+
+def serving_limits(kind, **fields):
+    """The "Serving limits" section of a model card for an export of ``kind`` ("classifier", "generator" or
+    "seq2seq"), with this module's limits and the model's own ``fields`` (max_length; beam_width and
+    domain for seq2seq)."""
+    from zoo.generation import CHUNK, MAX_LENGTH
+
+    limits = dict(text_bytes=TEXT_BYTES, slice_rows=SLICE_ROWS, characters=CHARACTERS, chunk=CHUNK,
+                  score_rows=SCORE_ROWS, max_length=MAX_LENGTH)
+    limits.update(fields)
+    limits.setdefault("max_length_plus_one", limits["max_length"] + 1)
+    return LIMITS[kind].format(**limits)
+
+
+def clean_text(text, max_bytes=TEXT_BYTES, last=False):
+    """(batch,) strings -> their first (``last``: last) ``max_bytes`` bytes, as valid UTF-8: an invalid byte,
+    or a character the cut split, becomes U+FFFD (which no vocabulary holds: an unknown token or character)."""
+    size = tf.strings.length(text)
+    start = tf.maximum(size - max_bytes, 0) if last else tf.zeros_like(size)
+    text = tf.strings.substr(text, start, tf.fill(tf.shape(text), max_bytes))
+    return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+
+
+def in_slices(fn, inputs, rows=SLICE_ROWS, dtype=tf.float32, shape=()):
+    """``fn`` over the rows of ``inputs`` ``rows`` at a time: results (batch, *shape) of ``dtype``, in memory
+    bounded by one slice's work (plus the results), whatever the batch size."""
+    n = tf.shape(inputs)[0]
+    slices = (n + rows - 1) // rows
+
+    def body(k, out):
+        return k + 1, out.write(k, fn(inputs[k * rows : (k + 1) * rows]))
+
+    out = tf.TensorArray(dtype, size=slices, infer_shape=False, element_shape=[None, *shape])
+    _, out = tf.while_loop(lambda k, _: k < slices, body, [0, out], parallel_iterations=1)
+    return tf.cond(slices > 0, out.concat, lambda: tf.zeros([0, *shape], dtype))
+
+
+def serving_ids(vectorizer, text, max_length):
+    """:func:`text_to_ids` of a served batch within the limits: texts cleaned (:func:`clean_text`) and
+    vectorized :data:`SLICE_ROWS` at a time. (batch, time <= max_length + 1) int32, as ``text_to_ids``."""
+
+    def ids(rows):
+        ids = text_to_ids(vectorizer, clean_text(rows), max_length)
+        return tf.pad(ids, [[0, 0], [0, max_length + 1 - tf.shape(ids)[1]]])
+
+    ids = in_slices(ids, text, dtype=tf.int32, shape=(max_length + 1,))
+    return ids[:, : longest(ids) + 1]
+
+
+def longest(ids):
+    """The most non-padding ids in a row of ``ids`` (0 for an empty batch)."""
+    lengths = tf.reduce_sum(tf.cast(ids > 0, tf.int32), axis=1)
+    return tf.reduce_max(tf.concat([lengths, [0]], axis=0))
 
 
 def text_to_ids(vectorizer, text, max_length):
@@ -93,6 +189,9 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
     - "softmax" (a (batch, k) softmax over ``labels``): ``label`` and ``probabilities`` (float32 [None, k]);
     - "regression" (a (batch, 1) number): ``value`` (float32 [None]).
 
+    Each text's first :data:`TEXT_BYTES` bytes are read, of them the first ``max_length`` tokens; the batch is
+    vectorized :data:`SLICE_ROWS` texts at a time.
+
     The model runs XLA-compiled (``jit_compile``): on CPU, without it, TensorFlow's per-op overhead in
     the recurrent loop is most of a single request's time (see the README's serving benchmark). Requests
     are cut into chunks of similar-length texts padded to a few fixed lengths (:func:`classify_ids`), so
@@ -114,7 +213,7 @@ def export_text_classifier(model, vectorizer, path, max_length, labels=("negativ
     core = tf.function(lambda ids: model(ids, training=False), jit_compile=True)
 
     def serve(text):
-        ids = text_to_ids(vectorizer, text, max_length)
+        ids = serving_ids(vectorizer, text, max_length)
         if kind == "regression":
             return {"value": classify_ids(core, ids, max_length)}
         if kind == "binary":
@@ -152,8 +251,12 @@ def export_char_generator(infer, chars, path, extra_files=None):
 
     Signatures (see ``zoo.generation``):
         ``generate``: ``prompt`` (string scalar), ``length`` (int32 scalar), ``temperature`` (float32
-        scalar), ``seed`` (int32 scalar) -> ``text`` (string scalar, the continuation).
-        ``score``: ``text`` (string [None]) -> ``nll`` (float32 [None], nats per character).
+        scalar), ``seed`` (int32 scalar) -> ``text`` (string scalar, the continuation). The prompt's last
+        :data:`CHARACTERS` characters are read (in chunks of ``zoo.generation.CHUNK``); ``length`` is
+        clipped to ``zoo.generation.MAX_LENGTH``.
+        ``score``: ``text`` (string [None]) -> ``nll`` (float32 [None], nats per character) of each text's
+        first :data:`CHARACTERS` characters, read in chunks, :data:`SCORE_ROWS` texts at a time; NaN for
+        a text with fewer than two known characters.
     """
     require_tensorflow("zoo.export.export_char_generator")
     from zoo import generation
@@ -167,14 +270,18 @@ def export_char_generator(infer, chars, path, extra_files=None):
         return tf.ragged.boolean_mask(ids, ids > 0)
 
     def generate(prompt, length, temperature, seed):
-        ids = to_ids(prompt[None])[0]
+        ids = to_ids(clean_text(prompt[None], 4 * CHARACTERS, last=True))[0][-CHARACTERS:]  # UTF-8: <= 4 bytes a character
         ids = tf.cond(tf.size(ids) > 0, lambda: ids, lambda: tf.constant([newline], tf.int32))
         states = generation.zero_states(infer, 1)
         out = generation.generate_ids(infer, ids, length, temperature, 0, seed, states)
         return {"text": tf.strings.reduce_join(tf.gather(table, out - 1))}
 
+    def score_rows(text):
+        ids = to_ids(clean_text(text, 4 * CHARACTERS))[:, :CHARACTERS].to_tensor()
+        return tf.cast(generation.score_ids(infer, ids), tf.float32)
+
     def score(text):
-        return {"nll": tf.cast(generation.score_ids(infer, to_ids(text).to_tensor()), tf.float32)}
+        return {"nll": in_slices(score_rows, text, rows=SCORE_ROWS)}
 
     lookup(tf.constant(["a"]))  # build
 
@@ -203,7 +310,7 @@ SOURCE_TOKENS = 100  # source tokens an exported seq2seq model reads; the rest o
 
 def export_seq2seq(model, source_vectorizer, target_vocabulary, path, signatures=("serving_default",),
                    output_name="translation", separator=" ", detokenize=None, beam_width=4, length_penalty=0.6,
-                   max_length=SOURCE_TOKENS, extra_files=None):
+                   max_length=SOURCE_TOKENS, accept=None, extra_files=None):
     """Export an encoder-decoder as a SavedModel that maps raw texts to texts, search included.
 
     Each of ``signatures``: ``text`` (tf.string [None]) -> ``output_name`` (tf.string [None]). The
@@ -216,7 +323,12 @@ def export_seq2seq(model, source_vectorizer, target_vocabulary, path, signatures
         source_vectorizer: the source ``TextVectorization`` of training.
         target_vocabulary: tf.string tensor, entry ``i`` the token of target id ``i`` (entry 0 "").
         path: destination folder (replaced atomically).
+        accept: None, or ``(batch,) strings -> (batch,) bool``: the inputs the model is meant for; the others
+            get an empty output (e.g. ``zoo.data.addition.in_domain``).
         extra_files: ``{name: text or dict}`` written into the folder too.
+
+    Limits: each text's first :data:`TEXT_BYTES` bytes are read, of them the first ``max_length`` tokens;
+    the batch is searched :data:`SLICE_ROWS` texts at a time.
     """
     require_tensorflow("zoo.export.export_seq2seq")
     from zoo import decoding
@@ -227,10 +339,18 @@ def export_seq2seq(model, source_vectorizer, target_vocabulary, path, signatures
     vocabulary = tf.constant(target_vocabulary)
 
     def serve(text):
-        source = text_to_ids(source_vectorizer, text, max_length)
-        ids = decoding.decode(encoder, decoder, source, START_ID, END_ID, decoding.max_decode_length(source),
-                              beam_width, length_penalty)
-        return {output_name: decoding.ids_to_text(vocabulary, ids, separator, detokenize)}
+        source = serving_ids(source_vectorizer, text, max_length)
+        steps = decoding.max_decode_length(source)  # of the whole batch: a text's output does not depend on its slice
+
+        def translate(rows):
+            rows = rows[:, : longest(rows) + 1]
+            ids = decoding.decode(encoder, decoder, rows, START_ID, END_ID, steps, beam_width, length_penalty)
+            return decoding.ids_to_text(vocabulary, ids, separator, detokenize)
+
+        out = in_slices(translate, source, dtype=tf.string)
+        if accept is not None:  # outside the model's domain: an empty answer, not a guess
+            out = tf.where(accept(clean_text(text)), out, "")
+        return {output_name: out}
 
     text_to_ids(source_vectorizer, tf.constant([""]), max_length)  # builds the vectorizer
 

@@ -358,7 +358,8 @@ The 25,000 test reviews were used only for the final evaluation. {unlabelled}
 Seed {metrics["seed"]}. Runs on CPU are repeatable to within float round-off; a different machine or
 thread count can move the last digit of the accuracy.
 
-{card_limits(config.max_length, metrics)}"""
+{card_limits(config.max_length, metrics)}
+{export.serving_limits("classifier", max_length=config.max_length)}"""
 
 
 def _imdb_data(metrics):
@@ -432,4 +433,5 @@ Seed {metrics["seed"]}.
 Only what `{name}` teaches: texts unlike its rows, and labels it does not have, are outside what this model
 knows. Only the first {config.max_length} tokens of a text are read; words outside the {metrics["vocabulary"]}-word
 vocabulary are one unknown token.
-"""
+
+{export.serving_limits("classifier", max_length=config.max_length)}"""

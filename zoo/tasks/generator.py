@@ -401,4 +401,5 @@ Seed {metrics["seed"]}.
 ## Samples (seed {metrics["seed"]})
 {samples}
 
-{limits}"""
+{limits}
+{export.serving_limits("generator")}"""

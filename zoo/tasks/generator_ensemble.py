@@ -241,4 +241,5 @@ Seed {metrics["seed"]}.
 {samples}
 
 {card_limits(metrics)}{n} networks run per character: about {n} times the compute of one member.
-"""
+
+{export.serving_limits("generator")}"""

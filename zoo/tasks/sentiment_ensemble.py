@@ -256,4 +256,5 @@ Seed {metrics["seed"]}. Runs on CPU are repeatable to within float round-off; a 
 thread count can move the last digit of the accuracy.
 
 {card_limits(metrics["max_length"], metrics)}- {len(configs)} networks run per review: about {len(configs)} times the compute of one member.
-"""
+
+{export.serving_limits("classifier", max_length=metrics["max_length"])}"""

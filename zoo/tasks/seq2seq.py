@@ -36,6 +36,7 @@ class Style:
     detokenize: object = None  # joined target tokens -> text (a TensorFlow function), or None
     signatures: tuple = ("serving_default",)
     output: str = "output"
+    accept: object = None  # (batch,) texts -> (batch,) bool: the inputs the model is for (the others get ""), or None
 
     @property
     def specs(self):
@@ -54,7 +55,7 @@ class Style:
 # The named datasets' styles; a user's pairs get Style(--tokens, generic detokenization).
 NAMED = {
     SPA_ENG: Style("word", translation.detokenize, ("translate", "serving_default"), "translation"),
-    ADDITION: Style("char", None, ("serving_default",), "answer"),
+    ADDITION: Style("char", None, ("serving_default",), "answer", addition.in_domain),
 }
 
 
@@ -327,7 +328,7 @@ class Seq2Seq(Task):
         style = config.style
         export.export_seq2seq(
             model, data.vectorizers["source"], translator.vocabulary, export_dir, signatures=style.signatures,
-            output_name=style.output, separator=style.separator, detokenize=style.detokenize,
+            output_name=style.output, separator=style.separator, detokenize=style.detokenize, accept=style.accept,
             beam_width=config.beam_width, length_penalty=config.length_penalty, extra_files=files,
         )
 
@@ -384,8 +385,8 @@ punctuation split into tokens; unknown words map to one id.""",
         return ("Addition: the text 'a+b' in, its sum out", "123+45",
                 f"""Generated: all a+b with 0 <= a, b < 1000, shuffled with seed {metrics["seed"]}; the first {metrics["pairs"]["test"]:,}
 are the test problems, the next {metrics["pairs"]["validation"]:,} validation, the next {metrics["pairs"]["train"]:,} training.""",
-                f"Only `a+b` with 0 <= a, b < {addition.MAX_VALUE} was trained on: the answer to anything else means "
-                "nothing, and `zoo translate` refuses it.",
+                f"Only `a+b` with 0 <= a, b < {addition.MAX_VALUE} (digits only) was trained on: anything else, the "
+                "empty string included, gets the empty answer \"\", and `zoo translate` refuses it.",
                 " (the keras.io addition example reports 98.8% per character)")
     name = Path(config.data).name
     kind = ("characters (every character a token)" if config.tokens == "char" else
@@ -403,6 +404,7 @@ def model_card(config, train_config, metrics, export_dir):
     style = config.style
     signature, output = style.signatures[0], style.output
     title, example, data, limits, note = _card_text(config, metrics)
+    domain = "" if style.accept is None else " Input outside the model's domain gets \"\" (see above)."
     results = _scores(config, metrics, note)
     model = (f"{'bidirectional ' if config.bidirectional else ''}{config.num_layers} x `{config.cell}` encoder, "
              f"{config.num_layers} x `{config.cell}` decoder of {config.units} units, "
@@ -426,7 +428,7 @@ out = model.signatures["{signature}"](text=tf.constant([{json.dumps(example, ens
 print(out["{output}"].numpy()[0].decode())
 ```
 `{signature}`{" (also `serving_default`)" if signature != "serving_default" else ""}: `text` (tf.string [None]) ->
-`{output}` (tf.string [None]). Empty and unknown inputs give an answer, never an error. {limits}
+`{output}` (tf.string [None]). No input gives an error. {limits}
 Or `zoo predict {Path(export_dir).as_posix()} {json.dumps(example, ensure_ascii=False)}`.
 
 ## Results (measured by the command below)
@@ -451,4 +453,5 @@ Seed {metrics["seed"]}.
 
 ## Examples (test split, beam search)
 {examples}
-"""
+
+{export.serving_limits("seq2seq", max_length=export.SOURCE_TOKENS, beam_width=config.beam_width, domain=domain)}"""
