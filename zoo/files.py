@@ -184,10 +184,12 @@ def run_lock(run_dir):
     import fcntl
 
     run_dir = Path(run_dir)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "lock"
     me = {"host": socket.gethostname(), "pid": os.getpid()}
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    took = False
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -200,8 +202,13 @@ def run_lock(run_dir):
                     "it, or pass another --run-dir."
                 ) from None
         else:
+            took = True
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
         yield
     finally:
+        if took and created and [p.name for p in run_dir.iterdir()] == ["lock"]:
+            # Nothing was written (bad data, say): leave no run folder behind, as before the lock existed.
+            path.unlink(missing_ok=True)
+            run_dir.rmdir()
         os.close(fd)  # releases the lock if this open file took it; another one of this process keeps it

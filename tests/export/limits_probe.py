@@ -48,7 +48,7 @@ def check(name, outputs, texts, length=None):
             continue
         if len(values) != len(texts):
             return f"{key}: {len(values)} outputs for {len(texts)} texts"
-        for v in values.tolist():
+        for v in values.ravel().tolist():  # `probabilities` is (batch, classes)
             if isinstance(v, bytes):
                 v.decode("utf-8")  # raises on invalid UTF-8
             elif key == "nll":

@@ -146,3 +146,24 @@ def test_shipped_model_stays_under_3_gib_on_hostile_inputs(folder):
     run, results = probe(folder, timeout=3000)
     assert run.returncode == 0, (run.stderr[-3000:], [r for r in results if r["problem"]])
     print("\n".join(json.dumps(r) for r in results))  # the seconds and memory, for docs/reliability.md
+
+
+@pytest.mark.slow
+def test_two_exports_of_the_same_weights_hold_the_same_variables_in_another_byte_order(tmp_path):
+    # docs/reliability.md: exports are not byte-identical (the exporter lists the variables in another order in
+    # each process); what is reproducible is the set of variable values.
+    import os
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        code = ("from pathlib import Path\nfrom tests.export.test_limits import export_tiny_models\n"
+                f"export_tiny_models(Path({str(tmp_path / name)!r}))")
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=600, env={**os.environ, **ENV_KEYS},
+                       capture_output=True)
+    for kind in ("classifier", "generator", "addition"):
+        readers = [tf.train.load_checkpoint(str(tmp_path / name / kind / "variables" / "variables")) for name in "ab"]
+        contents = []
+        for reader in readers:  # every variable's value, whichever `_all_variables/i` key it is stored under
+            names = [n for n in reader.get_variable_to_shape_map() if n != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+            contents.append(sorted(repr(reader.get_tensor(n).tolist()) for n in names))
+        assert contents[0] == contents[1], kind

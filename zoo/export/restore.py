@@ -180,18 +180,16 @@ def _restore_seq2seq(saved, section, variables, path, check):
     import tensorflow as tf
 
     from zoo import decoding, export
-    from zoo.data import translation
     from zoo.data.text import END_ID, START_ID
     from zoo.models import seq2seq as models
 
-    from zoo.tasks.seq2seq import ADDITION, NAMED, OLD_TASKS, Style
+    from zoo.tasks.seq2seq import ADDITION, OLD_TASKS
 
     config = section["seq2seq"]
     vocabulary = _token_vocabulary(saved)
     target = _target_vocabulary(path, variables)
     data = config.get("data") or OLD_TASKS[config.get("task") or "translate"]  # "task": exports before zoo.tasks
-    tokens = config.get("tokens", "word")
-    style = NAMED.get(data) or Style(tokens, translation.detokenize_plain if tokens == "word" else None)
+    style = seq2seq_style(config)
     vectorizer = _text_vectorizer(vocabulary, **style.specs["source"])
     model = models.build_seq2seq(
         config["cell"], source_vocab_size=len(vocabulary), target_vocab_size=len(target),
@@ -381,3 +379,47 @@ def _task_config(task):
 
         return "generator", GeneratorConfig
     raise ValueError(f"an ensemble member was trained by `zoo train {task}`; restore knows sentiment and generator.")
+
+
+def reexport(path, dest, files=None):
+    """Export the zoo SavedModel folder ``path`` again, into ``dest`` (replaced atomically; may be ``path``),
+    from its own weights (:func:`restore`) with this zoo's exporter: the signatures get what the exporter
+    serves now (outputs, input limits), the numbers stay the model's. ``files`` (``{name: text or dict}``)
+    go beside it; by default ``path``'s config.json, metrics.json and README.md. Returns the :class:`Restored`.
+    """
+    import tensorflow as tf
+
+    from zoo import export
+
+    path = Path(path)
+    restored = restore(path)
+    if files is None:
+        files = {name: (path / name).read_text() for name in ("config.json", "metrics.json", "README.md")
+                 if (path / name).is_file()}
+    if restored.kind == "classifier":
+        kind = "regression" if restored.head in ("regression", "rating") else restored.head
+        export.export_text_classifier(restored.model, restored.vectorizer, dest, restored.max_length,
+                                      labels=restored.labels or ("negative", "positive"), kind=kind, extra_files=files)
+    elif restored.kind == "generator":
+        export.export_char_generator(restored.model, restored.vocabulary, dest, extra_files=files)
+    else:
+        config = restored.configs[0]
+        style = seq2seq_style(config)
+        export.export_seq2seq(
+            restored.model, restored.vectorizer, tf.constant(restored.target_vocabulary), dest,
+            signatures=style.signatures, output_name=style.output, separator=style.separator,
+            detokenize=style.detokenize, accept=style.accept, beam_width=config.get("beam_width", 4),
+            length_penalty=config.get("length_penalty", 0.6), max_length=restored.max_length, extra_files=files,
+        )
+    return restored
+
+
+def seq2seq_style(config):
+    """The ``zoo.tasks.seq2seq.Style`` of a recorded seq2seq config section (dict; older exports name a
+    ``task`` rather than ``data``)."""
+    from zoo.data import translation
+    from zoo.tasks.seq2seq import NAMED, OLD_TASKS, Style
+
+    data = config.get("data") or OLD_TASKS[config.get("task") or "translate"]
+    tokens = config.get("tokens", "word")
+    return NAMED.get(data) or Style(tokens, translation.detokenize_plain if tokens == "word" else None)
