@@ -86,7 +86,8 @@ def test_a_lock_left_by_a_killed_trainer_does_not_block(tmp_path):
 @pytest.mark.slow
 def test_two_zoo_train_processes_at_once_one_trains_the_other_exits_2(tmp_path):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "tests.reliability_run", str(run_dir), "--epochs", "3", "--batch-pause", "0.2"]
+    # The first trains for 4 x 8 batches x 3 s: long enough for the second to start TensorFlow and reach fit.
+    command = [sys.executable, "-m", "tests.reliability_run", str(run_dir), "--epochs", "4", "--batch-pause", "3"]
     first = subprocess.Popen(command, cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -99,7 +100,7 @@ def test_two_zoo_train_processes_at_once_one_trains_the_other_exits_2(tmp_path):
         _end(first)
     assert second.returncode == 2
     assert second.stderr.splitlines()[-1].startswith(f"zoo: error: {run_dir} is in use: process {first.pid} on ")
-    assert training.read_log(run_dir)["epoch"] == [0, 1, 2]
+    assert training.read_log(run_dir)["epoch"] == [0, 1, 2, 3]
 
 
 # An epoch's commit.
