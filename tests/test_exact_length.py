@@ -113,3 +113,13 @@ def test_findings_do_not_test_a_gap_with_one_seed():
     by_length = {10: {"elman": _runs("elman", 10, [0.6]), "gru": _runs("gru", 10, [0.9])}}
     [text] = xl._gap_findings("Table", by_length)
     assert "no gap is tested" in text and "Too few seeds" in text
+
+
+def test_plateau_findings_count_points_at_chance_that_stopped_early():
+    settings = xl.ExactLengthSettings(cells=("elman", "gru"), patience=2)
+    results = [{"cell": "elman", "test_accuracy": 0.51, "test_reviews": 1000, "epochs": 3},
+               {"cell": "elman", "test_accuracy": 0.52, "test_reviews": 1000, "epochs": 8},
+               {"cell": "gru", "test_accuracy": 0.80, "test_reviews": 1000, "epochs": 10}]
+    [text] = xl._plateau_findings(results, settings)
+    assert text.startswith("2 of the 3 points ended at chance") and "elman 2/2, gru 0/1" in text
+    assert "1 of those stopped after 3 epochs" in text

@@ -434,6 +434,7 @@ def _accuracy_section(results, s, ctx):
     for panel in panels:  # one accuracy range for every panel, so the tables' plots compare at a glance
         panel["ylim"] = (0.45, max(tops + [0.6]) + 0.02)
         panel["xlim"] = (min(s.lengths) / 1.3, max(s.lengths) * 1.3)
+    found += _plateau_findings(results, s)
     ctx.plots.append(plot_panels(panels, ctx.assets / "exact_length.png", columns=min(len(panels), 2)))
     return [*findings(found), *lines, f"![accuracy against N, exact-length reviews]({ctx.assets.name}/exact_length.png)",
             ""]
@@ -489,3 +490,24 @@ def _gap_findings(title, by_length, simple="elman"):
     else:
         text += " Too few seeds to test the notes' expectation (the simple RNN falls behind as N grows)."
     return [text]
+
+
+def at_chance(result):
+    """Whether a point's test accuracy is within twice its standard error (at 0.5, over its test reviews) of 0.5."""
+    return abs(result["test_accuracy"] - 0.5) < 2 * np.sqrt(0.25 / max(result["test_reviews"], 1))
+
+
+def _plateau_findings(results, s):
+    """How many points ended at chance, and how many of those stopped as early as early stopping allows (no lower
+    validation loss after the first epoch): runs that never left the initial plateau."""
+    stuck = [r for r in results if at_chance(r)]
+    if not stuck:
+        return [f"No point of these tables ended at chance (all {len(results)} are more than twice their standard "
+                "error from 0.5)."]
+    earliest = [r for r in stuck if r["epochs"] <= s.patience + 1]
+    by_cell = ", ".join(f"{c} {sum(r['cell'] == c for r in stuck)}/{sum(r['cell'] == c for r in results)}"
+                        for c in s.cells)
+    return [f"{len(stuck)} of the {len(results)} points ended at chance (within twice the standard error of 0.5; by "
+            f"cell: {by_cell}); {len(earliest)} of those stopped after {s.patience + 1} epochs, as early as early "
+            f"stopping allows: the validation loss never went below the first epoch's, a run that did not leave the "
+            "initial plateau. With few seeds, a cell's mean at one N can hinge on whether its runs left it."]
