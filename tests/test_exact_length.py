@@ -123,3 +123,14 @@ def test_plateau_findings_count_points_at_chance_that_stopped_early():
     [text] = xl._plateau_findings(results, settings)
     assert text.startswith("2 of the 3 points ended at chance") and "elman 2/2, gru 0/1" in text
     assert "1 of those stopped after 3 epochs" in text
+
+
+def test_an_untested_length_does_not_break_the_verdict():
+    by_length = {
+        10: {"elman": _runs("elman", 10, [0.70, 0.71]), "gru": _runs("gru", 10, [0.70, 0.72])},
+        100: {"elman": _runs("elman", 100, [0.60, 0.61]), "gru": _runs("gru", 100, [0.80, 0.81])},
+        500: {"elman": _runs("elman", 500, [0.60, 0.61]), "gru": _runs("gru", 500, [0.80])},
+        1000: {"elman": _runs("elman", 1000, [0.55, 0.56]), "gru": _runs("gru", 1000, [0.80, 0.82])},
+    }
+    [text] = xl._gap_findings("Table", by_length)
+    assert "holds here from N = 100 on (untested at N = 500)." in text

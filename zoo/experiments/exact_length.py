@@ -405,9 +405,10 @@ def _accuracy_section(results, s, ctx):
             return groups.get(key, [])
 
         lengths = [n for n in s.lengths if any(points_at(c, n) for c in s.cells)]
-        if not lengths:
-            continue
         title = f"{'Strict' if protocol == 'strict' else 'Per length'}, {embedding} embedding, keeping the {side}"
+        if not lengths:
+            lines += [f"**{title}**: no point finished.", ""]
+            continue
         lines += [f"**{title}**: test accuracy, mean ± sample std over seeds (a count in brackets where fewer than "
                   "3 seeds finished):", "",
                   "| | " + " | ".join(f"N = {n}" for n in lengths) + " |", "|---|" + "---|" * len(lengths)]
@@ -476,13 +477,18 @@ def _gap_findings(title, by_length, simple="elman"):
         text += (f" No cell's mean reaches 0.5 + {chance:.3f} (twice the standard error of an accuracy on "
                  f"{test_n:,} test reviews): the whole table is at chance, and says nothing about memory.")
         return [text]
-    tail = []  # the longest run of the largest N at which the simple RNN is behind
+    tail, untested = [], []  # the largest N at which the simple RNN is behind, down to the first N it is not
     for n, _, _, b in reversed(verdicts):
+        if b is None:
+            untested.insert(0, n)
+            continue
         if not b:
             break
         tail.insert(0, n)
+    untested = [n for n in untested if tail and n > tail[0]]
     if tail:
-        text += f" The notes' expectation (the simple RNN falls behind as N grows) holds here from N = {tail[0]} on."
+        text += (f" The notes' expectation (the simple RNN falls behind as N grows) holds here from N = {tail[0]} on"
+                 + (f" (untested at N = {', '.join(map(str, untested))})." if untested else "."))
     elif behind_at:
         text += (" The notes' expectation (the simple RNN falls behind as N grows) does not hold here: it is behind "
                  "only at smaller N, not at the largest.")
