@@ -154,7 +154,9 @@ class ZooCell(keras.layers.Layer, DropoutRNNCell):
                 mask = tree.map_structure(lambda m: ops.expand_dims(m, 1), mask)
         z = self.gate_matmul(inputs if mask is None else tree.map_structure(lambda m: inputs * m, mask), self.kernel)
         b = self.input_bias()
-        return z if b is None else z + b
+        # ops.add, not `+`: on TensorFlow it adds a vector bias with BiasAdd, which TensorFlow fuses into the
+        # MatMul before it (as keras.layers.SimpleRNNCell does); `+` is an AddV2 and a Sum in the gradient.
+        return z if b is None else ops.add(z, b)
 
     def recurrent_input(self, h_tm1, training):
         """h_{t-1} with the recurrent dropout mask applied in training: one
