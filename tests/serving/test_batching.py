@@ -124,3 +124,38 @@ def test_a_full_queue_is_503_and_frees_when_work_ends(shipped):
         first, refused, after = asyncio.run(burst(url, models.runners[("shakespeare_char", 1, "generate")]))
     assert first.status_code == 200 and after.status_code == 200
     assert refused.status_code == 503 and "(--max-queue)" in refused.json()["error"]
+
+
+@pytest.mark.parametrize("batch_threads", [1, 2])
+def test_batches_run_at_most_batch_threads_at_once(batch_threads):
+    """Six one-row requests, batches of one row: the model is never running more than ``batch_threads``
+    batches at once, and with two slots it does run two at once (each call holds its slot for 0.2 s)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zoo.serving.batching import Batcher
+
+    lock, running_now, most = threading.Lock(), [0], [0]
+
+    def function(x):
+        with lock:
+            running_now[0] += 1
+            most[0] = max(most[0], running_now[0])
+        time.sleep(0.2)
+        with lock:
+            running_now[0] -= 1
+        return {"y": x * 2}
+
+    async def ask():
+        batcher = Batcher(function, executor, max_batch_size=1, timeout_s=0.001, max_queue=16,
+                          batch_threads=batch_threads)
+        answers = await asyncio.gather(*(batcher.run({"x": np.array([float(k)])}, 1) for k in range(6)))
+        await batcher.close()
+        return answers, batcher
+
+    with ThreadPoolExecutor(4) as executor:
+        answers, batcher = asyncio.run(ask())
+    assert [a["y"].tolist() for a in answers] == [[2.0 * k] for k in range(6)]
+    assert most[0] == batch_threads
+    assert batcher.stats.calls == 6 and batcher.running == 0

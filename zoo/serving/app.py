@@ -54,7 +54,8 @@ class Models:
                     key = (model.name, version.number, sig.name)
                     if batching and sig.batchable:
                         self.runners[key] = Batcher(sig.function, self.executor, limits.max_batch_size,
-                                                    limits.batch_timeout_ms / 1e3, limits.max_queue)
+                                                    limits.batch_timeout_ms / 1e3, limits.max_queue,
+                                                    limits.batch_threads)
                     else:
                         self.runners[key] = Runner(sig.function, self.executor, limits.max_queue)
 

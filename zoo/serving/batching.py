@@ -5,8 +5,11 @@ A :class:`Batcher` gathers requests to one batchable signature (every input ``[N
 slowed down), up to ``max_batch_size`` examples, concatenates their inputs along
 the first axis, calls the model once in a worker thread, and hands each request its own rows of every
 output, in order (the idea of TF Serving's ``--enable_batching``: one call for many small requests costs
-little more than one). While a batch runs, the next one gathers. A :class:`Runner` calls the model once per
-request: for signatures that cannot be stacked (scalar inputs) and when batching is off.
+little more than one). Up to ``batch_threads`` batches run at once (TF Serving's ``num_batch_threads``):
+a model call keeps about one core busy, so on a machine with several, one batch runs while the next one
+runs beside it instead of waiting; while every slot is taken, the next batch gathers. A :class:`Runner`
+calls the model once per request: for signatures that cannot be stacked (scalar inputs) and when batching
+is off.
 
 Both refuse work beyond ``max_queue`` waiting or running requests with 503, so a burst cannot grow memory
 without bound; a request whose caller stopped waiting (timeout, disconnect) is dropped before it runs.
@@ -84,15 +87,17 @@ class _Waiting:
 class Batcher:
     """Requests to one signature gathered into batches of at most ``max_batch_size`` rows (see module doc)."""
 
-    def __init__(self, function, executor, max_batch_size, timeout_s, max_queue):
+    def __init__(self, function, executor, max_batch_size, timeout_s, max_queue, batch_threads=1):
         self.function, self.executor = function, executor
         self.max_batch_size, self.timeout_s, self.max_queue = max_batch_size, timeout_s, max_queue
+        self.batch_threads = batch_threads
         self.waiting = collections.deque()
         self.waiting_rows = 0
-        self.running = 0  # requests in the batch being run
+        self.running = 0  # requests in the batches being run
         self.stats = Stats()
         self._arrived = asyncio.Event()
         self._task = None
+        self._batches = set()  # the tasks running a batch
         self._last_size = 1
 
     @property
@@ -113,9 +118,10 @@ class Batcher:
         return outputs
 
     async def close(self):
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, *self._batches) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _gather(self):
         """The next batch: wait for a first request, then for more until the timeout or a full batch."""
@@ -160,25 +166,38 @@ class Batcher:
             item.future.set_result({k: v[start : start + item.rows] for k, v in outputs.items()})
 
     async def _serve(self):
+        """Gather a batch whenever one of the ``batch_threads`` slots is free, and run it in that slot."""
+        slots = asyncio.Semaphore(self.batch_threads)
         while True:
+            await slots.acquire()
             batch, rows = await self._gather()
             if not batch:
+                slots.release()
                 continue
-            self.running = len(batch)
-            try:
-                outputs = await self._call(batch, rows)
-                start = 0
-                for item in batch:
-                    self._answer(item, outputs, start)
-                    start += item.rows
-            except Exception as err:  # noqa: BLE001 - rerun one by one, so that one bad request fails alone
-                for item in batch:
-                    try:
-                        if len(batch) == 1:
-                            raise err
-                        self._answer(item, await self._call([item], item.rows))
-                    except Exception as own:  # noqa: BLE001 - its caller gets the error
-                        if not item.future.done():
-                            item.future.set_exception(own)
-            finally:
-                self.running = 0
+            self.running += len(batch)
+            task = asyncio.get_running_loop().create_task(self._run(batch, rows))
+            self._batches.add(task)
+            task.add_done_callback(lambda done, n=len(batch): self._finished(done, n, slots))
+
+    def _finished(self, task, requests, slots):
+        self._batches.discard(task)
+        self.running -= requests
+        slots.release()
+
+    async def _run(self, batch, rows):
+        """Run one batch and answer each of its requests (or, if the batch fails, each alone)."""
+        try:
+            outputs = await self._call(batch, rows)
+            start = 0
+            for item in batch:
+                self._answer(item, outputs, start)
+                start += item.rows
+        except Exception as err:  # noqa: BLE001 - rerun one by one, so that one bad request fails alone
+            for item in batch:
+                try:
+                    if len(batch) == 1:
+                        raise err
+                    self._answer(item, await self._call([item], item.rows))
+                except Exception as own:  # noqa: BLE001 - its caller gets the error
+                    if not item.future.done():
+                        item.future.set_exception(own)

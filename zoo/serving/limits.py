@@ -15,6 +15,8 @@ class Limits:
     max_queue: int = _field(256, "requests waiting or running per signature; beyond them 503")
     max_request_bytes: int = _field(1 << 20, "largest request body in bytes; beyond it 413")
     request_timeout_s: float = _field(30.0, "seconds a request may wait and run; beyond them 504")
+    batch_threads: int = _field(2, "batches of one signature that run at once (TF Serving's num_batch_threads); "
+                                   "about one core each")
     threads: int = _field(4, "worker threads that call the models")
 
     def check(self):
