@@ -107,7 +107,7 @@ def model_card(kind, folder, config, metrics):
         from zoo.training import TrainConfig
 
         section = dataclass_from(classifier.ClassifierConfig, config.get("classifier") or config["sentiment"])
-        return classifier.imdb_card(section, dataclass_from(TrainConfig, config["train"]), metrics, folder)
+        return classifier.model_card(section, dataclass_from(TrainConfig, config["train"]), metrics, folder)
     if kind == "generator":
         from zoo.tasks import generator_ensemble
         from zoo.tasks.generator import GeneratorConfig

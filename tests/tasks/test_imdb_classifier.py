@@ -127,7 +127,7 @@ def test_shortcut_flag_reaches_the_model_and_the_card(trained, tmp_path):
     assert metrics["parameters"] == json.loads((run_dir / "metrics.json").read_text())["parameters"] + 4
     assert json.loads((tmp_path / "r" / "config.json").read_text())["classifier"]["shortcut"] is True
     binary = json.loads((run_dir / "export" / "metrics.json").read_text())
-    card = classifier.imdb_card(classifier.ClassifierConfig(shortcut=True), training.TrainConfig(), binary,
+    card = classifier.model_card(classifier.ClassifierConfig(shortcut=True), training.TrainConfig(), binary,
                                 "saved_models/x")
     assert "pooling over time of [h_t; x_t]" in card
     assert "[h_t; x_t]" not in (run_dir / "export" / "README.md").read_text()

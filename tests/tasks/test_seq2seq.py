@@ -85,7 +85,7 @@ def test_translator_export_reloads_without_zoo_and_survives_odd_inputs(translate
 
 def test_export_agrees_with_the_python_translator(translated):
     model, vectorizers = rebuild(translated)
-    translator = seq2seq.Translator(model, vectorizers, seq2seq.NAMED[seq2seq.SPA_ENG])
+    translator = seq2seq.Translator(model, vectorizers, seq2seq.Seq2SeqConfig(data="spa-eng").style)
     want = translator(ODD, beam_width=3, length_penalty=0.6)
     assert reload(translated / "export", ODD)["translate"] == want
 

@@ -77,3 +77,30 @@ class Pairs:
         for src, tgt in zip(self.source, self.target):
             grouped.setdefault(src, []).append(tgt)
         return list(grouped), list(grouped.values())
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a sequence-to-sequence dataset's texts become tokens and back, how its outputs are scored and
+    what its export serves."""
+
+    tokens: str  # "word" or "char"
+    detokenize: object = None  # joined target tokens -> text (a TensorFlow function), or None
+    signatures: tuple = ("serving_default",)
+    output: str = "output"
+    accept: object = None  # (batch,) texts -> (batch,) bool: the inputs the model is for (the others get ""), or None
+
+    @property
+    def specs(self):
+        """``TextVectorization`` options of the source and target sides."""
+        if self.tokens == "char":
+            kind = dict(standardize=None, split="character")
+            return {"source": kind, "target": kind}
+        from zoo.data import translation
+
+        return {"source": dict(standardize=translation.standardize_source, split="whitespace"),
+                "target": dict(standardize=translation.standardize_target, split="whitespace")}
+
+    @property
+    def separator(self):
+        return "" if self.tokens == "char" else " "

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from zoo.data import Pairs
+from zoo.data import Pairs, Style, registry
 from zoo.validation import positive_int
 
 
@@ -63,3 +63,29 @@ def problems(train=100_000, validation=5_000, test=10_000, max_value=MAX_VALUE, 
 
     return {"test": pairs(slice(0, test)), "validation": pairs(slice(test, test + validation)),
             "train": pairs(slice(test + validation, None))}
+
+
+# `zoo train seq2seq --data addition` (zoo.data.registry): the splits, and the model card's sections.
+
+
+def _load(config, seed):
+    return problems(train=config.train_problems, seed=seed), {"dataset": DATASET.name, "path": "generated",
+                                                              "sha256": None}
+
+
+def _card(config, train_config, metrics, export_dir):
+    return {
+        "title": "Addition: the text 'a+b' in, its sum out",
+        "example": "123+45",
+        "data": f"""Generated: all a+b with 0 <= a, b < 1000, shuffled with seed {metrics["seed"]}; the first {metrics["pairs"]["test"]:,}
+are the test problems, the next {metrics["pairs"]["validation"]:,} validation, the next {metrics["pairs"]["train"]:,} training.""",
+        "limits": f"Only `a+b` with 0 <= a, b < {MAX_VALUE} (digits only) was trained on: anything else, the "
+                  "empty string included, gets the empty answer \"\", and `zoo translate` refuses it.",
+        "note": " (the keras.io addition example reports 98.8% per character)",
+    }
+
+
+DATASET = registry.NamedDataset(
+    name="addition", task="seq2seq", load=_load, model_name="addition_seq2seq", metrics_task="addition", card=_card,
+    example="478+925", style=Style("char", None, ("serving_default",), "answer", in_domain),
+)

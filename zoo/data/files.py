@@ -483,7 +483,7 @@ def _numeric(labelled):
     return bool(labelled.labels) and all(isinstance(label, float) for label in labelled.labels)
 
 
-def load(read, data, validation=None, test=None, validation_split=0.1, test_split=0.1, seed=0, **options):
+def load(read, data, validation=None, test=None, validation_split=0.1, test_split=0.1, seed=0, named=(), **options):
     """Read ``data`` (and ``validation``/``test`` files, when given) with ``read`` and split it.
 
     Splits given as files are read with the same ``read`` and ``options``; the others are drawn from
@@ -496,8 +496,13 @@ def load(read, data, validation=None, test=None, validation_split=0.1, test_spli
         data: the data file or folder.
         validation, test: separate files for those splits (their fraction is then not drawn).
         validation_split, test_split: fractions of ``data`` drawn for splits not given as files.
+        named: the names of the task's named datasets (``zoo.data.registry``), which ``data`` is not: named
+            in the error when ``data`` does not exist either.
         options: keyword arguments for ``read`` (e.g. ``text_column``).
     """
+    if named and not Path(data).exists():
+        raise DataError(f"{data}: no such file or folder, nor a named dataset ({', '.join(named)}); --data takes one "
+                        "of those or a data file or folder zoo can read.")
     whole = read(data, **options)
     files = {"data": Path(data)}
     given = {}

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.data import Pairs, download, resolve_data_dir
+from zoo.data import Pairs, Style, describe_source, download, registry, resolve_data_dir
 
 URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
 SHA256 = "0c4fd7825d3d872488d38c157f784e035edab4f2ff0df25a2a208790ecb5b58f"
@@ -142,3 +142,36 @@ def split_by_source(english, spanish, validation=0.05, test=0.05, seed=0):
 def load(data_dir=None, validation=0.05, test=0.05, seed=0):
     """Read the pairs (see :func:`source`) and split them with :func:`split_by_source`."""
     return split_by_source(*read_pairs(source(data_dir)), validation=validation, test=test, seed=seed)
+
+
+# `zoo train seq2seq --data spa-eng` (zoo.data.registry): the splits, and the model card's sections.
+
+
+def _load(config, seed):
+    path = source(config.data_dir or None)
+    return load(path, seed=seed), {"dataset": DATASET.name, **describe_source(path)}
+
+
+def _card(config, train_config, metrics, export_dir):
+    from zoo.export import SOURCE_TOKENS
+
+    return {
+        "title": "English -> Spanish translator",
+        "example": "Where is the train station?",
+        "data": f"""Tatoeba English-Spanish pairs (`spa.txt` of the TensorFlow NMT example's `spa-eng.zip`, from manythings.org;
+CC-BY 2.0 FR, "Attribution: www.manythings.org/anki and tatoeba.org"), sha256 `{metrics["data"]["sha256"]}`.
+Split over distinct English sentences with seed {metrics["seed"]} (90/5/5): {metrics["pairs"]["train"]:,} training,
+{metrics["pairs"]["validation"]:,} validation and {metrics["pairs"]["test"]:,} test pairs. Vocabularies from the training
+split only: {metrics["vocabulary"]["source"]:,} English (lower-cased) and {metrics["vocabulary"]["target"]:,} Spanish (cased) tokens,
+punctuation split into tokens; unknown words map to one id.""",
+        "limits": f"A long input is cut: the model reads its first {SOURCE_TOKENS} tokens (words and punctuation "
+                  "marks) and ignores the rest, so only that part is translated; `zoo translate` says so on stderr "
+                  f"when it happens. Training kept pairs of at most {config.max_length} tokens per side.",
+    }
+
+
+DATASET = registry.NamedDataset(
+    name="spa-eng", task="seq2seq", load=_load, model_name="translate_seq2seq", metrics_task="translate",
+    card=_card, example="Where is the train station?",
+    style=Style("word", detokenize, ("translate", "serving_default"), "translation"),
+)

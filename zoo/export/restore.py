@@ -183,7 +183,8 @@ def _restore_seq2seq(saved, section, variables, path, check):
     from zoo.data.text import END_ID, START_ID
     from zoo.models import seq2seq as models
 
-    from zoo.tasks.seq2seq import ADDITION, OLD_TASKS
+    from zoo.data import addition
+    from zoo.tasks.seq2seq import OLD_TASKS
 
     config = section["seq2seq"]
     vocabulary = _token_vocabulary(saved)
@@ -198,7 +199,7 @@ def _restore_seq2seq(saved, section, variables, path, check):
         tie_embeddings=config["tie_embeddings"], name="seq2seq",
     )
     # in-domain sums only: the export answers "" outside a+b (the rebuilt bare model does not guard)
-    texts = tf.constant(["12+345", "7+8", "0+0", "999+1"] if data == ADDITION else list(PROBE_TEXTS))
+    texts = tf.constant(["12+345", "7+8", "0+0", "999+1"] if data == addition.DATASET.name else list(PROBE_TEXTS))
     name = next(iter(saved.signatures["serving_default"].structured_outputs))
     encoder, decoder = models.encoder_model(model), models.decoder_model(model)
     max_length = 100  # export_seq2seq's default, which the tasks export with
@@ -416,11 +417,9 @@ def reexport(path, dest, files=None):
 
 
 def seq2seq_style(config):
-    """The ``zoo.tasks.seq2seq.Style`` of a recorded seq2seq config section (dict; older exports name a
+    """The ``zoo.data.Style`` of a recorded seq2seq config section (dict; older exports name a
     ``task`` rather than ``data``)."""
-    from zoo.data import translation
-    from zoo.tasks.seq2seq import NAMED, OLD_TASKS, Style
+    from zoo.tasks.seq2seq import OLD_TASKS, Seq2SeqConfig
 
     data = config.get("data") or OLD_TASKS[config.get("task") or "translate"]
-    tokens = config.get("tokens", "word")
-    return NAMED.get(data) or Style(tokens, translation.detokenize_plain if tokens == "word" else None)
+    return Seq2SeqConfig(data=data, tokens=config.get("tokens", "word")).style

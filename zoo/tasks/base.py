@@ -115,7 +115,10 @@ class Task:
 
 def data_section(info):
     """The "Data" section for a user's files (``zoo.data.files.UserData.describe``): each file, its sha256,
-    how the splits were drawn, the rows per split and the label counts."""
+    how the splits were drawn, the rows per split and the label counts. For a named dataset's record
+    (``zoo.data.registry``): its name, path and sha256."""
+    if "files" not in info:
+        return f"## Data\n`{info['dataset']}`: `{info['path']}`, sha256 `{info['sha256']}`.\n"
     lines = [f"- {role}: `{f['name']}` ({f['format']}), sha256 `{f['sha256']}`" for role, f in info["files"].items()]
     drawn = info.get("drawn", {})
     unit = "rows" if "rows" in info else "characters"
@@ -129,6 +132,15 @@ def data_section(info):
         for name in next(iter(info["labels"].values())):
             lines.append(f"| {name} | " + " | ".join(str(info["labels"][s][name]) for s in info["labels"]) + " |")
     return "## Data\n" + "\n".join(lines) + "\n"
+
+
+def card_sections(given, **generic):
+    """A model card's sections: a named dataset's (``given``, see ``zoo.data.registry``) where it has them,
+    else the task's for a user's files (``generic``: section -> a function making it, called only when needed)."""
+    unknown = sorted(set(given) - set(generic))
+    if unknown:
+        raise ValueError(f"model card sections {unknown} are not among this task's: {sorted(generic)}.")
+    return {name: given[name] if name in given else make() for name, make in generic.items()}
 
 
 def check_writable(path, flag):

@@ -17,21 +17,20 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import cells, distributed, export
-from zoo.data import describe_source, files, imdb, text
+from zoo.data import files, registry, text
 from zoo.models.classifier import POOLINGS, build_classifier
-from zoo.tasks.base import Data, Task, data_section, option
+from zoo.tasks.base import Data, Task, card_sections, data_section, option
 from zoo.validation import one_of, positive_int, rate
 
 HEADS = ("auto", "binary", "softmax", "regression", "rating")
 PRETRAIN = ("none", "word2vec")
-IMDB = "imdb"
 
 
 @dataclasses.dataclass(frozen=True)
 class ClassifierConfig:
     """What classifier to train, on which data, and where to put it."""
 
-    data: str = option(IMDB, "`imdb`, or your data: a CSV/TSV file with a header, a JSON Lines file, or a folder "
+    data: str = option("imdb", "`imdb`, or your data: a CSV/TSV file with a header, a JSON Lines file, or a folder "
                        "with one subfolder of .txt files per class")
     validation: str = option("", "a separate validation file (default: drawn from --data)")
     test: str = option("", "a separate test file (default: drawn from --data; imdb: its official test set)")
@@ -76,9 +75,6 @@ class ClassifierConfig:
         if not 0.0 < self.validation_split < 1.0:
             raise ValueError(f"`validation_split` must be in (0, 1); got validation_split={self.validation_split!r}.")
         rate("test_split", self.test_split)
-        if self.head == "rating" and self.data != IMDB:
-            raise ValueError("--head rating regresses imdb's star ratings; for a numeric label in your data use "
-                             "--head regression.")
 
     def model_options(self, vocab_size, head, num_classes):
         """The keyword arguments of :func:`zoo.models.classifier.build_classifier`."""
@@ -92,26 +88,17 @@ def export_kind(head):
     return "regression" if head in ("regression", "rating") else head
 
 
-def _imdb(config, seed):
-    """IMDB's splits as ``(texts, targets)``, the label names, the record and the unlabelled texts."""
-    source = imdb.source(config.data_dir or None)
-    data = imdb.load(source, config.validation_split, seed=seed, unsup=config.pretrain != "none",
-                     by_movie=config.validation_by_movie)
-    unlabelled = data.pop("unsup", None)
-    head = "binary" if config.head == "auto" else config.head
-    splits = {split: (reviews.texts, reviews.labels if head == "binary" else reviews.ratings)
-              for split, reviews in data.items()}
-    info = {"dataset": IMDB, **describe_source(source)}
-    return splits, ["negative", "positive"], head, info, unlabelled.texts if unlabelled else []
-
-
 def _user(config, seed):
-    """A user's file as the same: labels as ids in the order of their names (see ``zoo.data.files``)."""
+    """A user's file: its splits as ``(texts, targets)`` (labels as ids in the order of their names, see
+    ``zoo.data.files``), the label names, the head, the record and the unlabelled texts (none)."""
+    if config.head == "rating":
+        raise ValueError("--head rating regresses imdb's star ratings; for a numeric label in your data use "
+                         "--head regression.")
     numeric = config.head == "regression"
     data = files.load(files.read_labelled, config.data, validation=config.validation or None,
                       test=config.test or None, validation_split=config.validation_split,
                       test_split=config.test_split, seed=seed, text_column=config.text_column,
-                      label_column=config.label_column, numeric=numeric)
+                      label_column=config.label_column, numeric=numeric, named=list(registry.named("classifier")))
     for line in data.summary():  # every split and its size, before training
         print(line)
     if numeric:
@@ -126,6 +113,15 @@ def _user(config, seed):
     return splits, names, head, {"dataset": "files", **data.describe()}, []
 
 
+# A user's files, as the named datasets (zoo.data.registry) are: what --data is when it names none of them.
+FILES = registry.NamedDataset("", "classifier", _user, "classifier_{cell}")
+
+
+def dataset(config):
+    """The named dataset --data names, else a user's files."""
+    return registry.find("classifier", config.data) or FILES
+
+
 class Classifier(Task):
     """Text -> label or number (many-to-one) on your data (CSV/TSV/JSONL/class folders) or imdb."""
 
@@ -135,10 +131,7 @@ class Classifier(Task):
     report = ("test", "best_epoch", "seconds_per_epoch")
 
     def load(self, config, train_config, run_dir):
-        if config.data == IMDB:
-            splits, names, head, info, unlabelled = _imdb(config, train_config.seed)
-        else:
-            splits, names, head, info, unlabelled = _user(config, train_config.seed)
+        splits, names, head, info, unlabelled = dataset(config).load(config, train_config.seed)
         init = None
         if config.init_from:
             from zoo.tasks import init
@@ -160,7 +153,7 @@ class Classifier(Task):
                          unlabelled=unlabelled, init=init, max_length=max_length))
 
     def build(self, config, data, train_config, run_dir):
-        name = f"imdb_{config.cell}" if config.data == IMDB else f"classifier_{config.cell}"
+        name = dataset(config).keras_name(config)
         if data.init is not None:
             from zoo.tasks import init
 
@@ -186,9 +179,8 @@ class Classifier(Task):
 
         test = distributed.evaluate(model, data.batches["test"], strategy)
         best = training.epoch_summary(history, train_config.monitor)["best_epoch"]
-        task = {"binary": "imdb_sentiment", "rating": "imdb_rating"}.get(data.head) if config.data == IMDB else None
         return {
-            "task": task or "classifier",
+            "task": dataset(config).task_name(data.head, "classifier"),
             "head": data.head,
             **({"labels": data.names} if data.names else {}),
             "test": {k: float(v) for k, v in test.items()},
@@ -210,9 +202,7 @@ class Classifier(Task):
                                       extra_files=files)
 
     def model_card(self, config, train_config, metrics, export_dir):
-        if config.data == IMDB and metrics["head"] == "binary":
-            return imdb_card(config, train_config, metrics, export_dir)
-        return user_card(config, train_config, metrics, export_dir)
+        return model_card(config, train_config, metrics, export_dir)
 
     def serves(self, signatures):
         serving = signatures.get("serving_default")
@@ -252,43 +242,6 @@ def _word2vec(config, train_config, data, run_dir):
     return matrix
 
 
-def versus(value, reference):
-    return f"{abs(value - reference) * 100:.2f} points {'above' if value >= reference else 'below'}"
-
-
-# The IMDB model cards' shared sections (single model and ensemble, zoo/tasks/sentiment_ensemble.py).
-def card_use(path):
-    """The "Use" section of a sentiment model card, for the model exported to ``path``."""
-    path = Path(path).as_posix()
-    return f"""## Use
-```python
-import tensorflow as tf  # no zoo needed
-model = tf.saved_model.load("{path}")
-out = model.signatures["serving_default"](text=tf.constant(["A moving, beautifully acted film."]))
-out["label"], out["probability"]  # string [batch]: b"positive" / b"negative"; float32 [batch]
-```
-Or `zoo predict {path} "A moving, beautifully acted film."`, or
-`saved_model_cli run --dir {path} --tag_set serve --signature_def serving_default --input_exprs 'text=["great film"]'`.
-
-Signature `serving_default`: input `text` (tf.string, [None]); outputs `label` (tf.string, [None], "positive"
-if the probability of positive is >= 0.5), `probability` (float32, [None], probability of positive) and
-`probabilities` (float32, [None, 2], columns negative, positive)."""
-
-
-def card_limits(max_length, metrics):
-    """The "Intended use and limits" section of a sentiment model card."""
-    return f"""## Intended use and limits
-- For English movie and TV reviews of a paragraph or more, like IMDB's: research, demos, a baseline
-  to compare other models with. Not for decisions about people, and not a general sentiment model:
-  tweets, product reviews, sarcasm, other languages and other domains are outside its training data.
-- Only the first {max_length} tokens are read; a verdict at the end of a longer review is unseen.
-- IMDB reviews are polarized (<= 4 or >= 7 stars); mixed reviews get less reliable probabilities, and
-  the probability is not calibrated beyond what training on this data gives.
-- Words outside the {metrics["vocabulary"]}-word vocabulary are one unknown token. Empty or
-  whitespace-only text returns a fixed probability ({metrics["empty_text_probability"]:.3f}), not a judgement.
-"""
-
-
 def _architecture(config, metrics, head):
     direction = "bidirectional " if config.bidirectional else ""
     shortcut = (" of [h_t; x_t], the last layer's output beside the embedded word (shortcut connections from the "
@@ -307,101 +260,63 @@ def _training(train_config, metrics):
   {metrics["hardware"]}; TensorFlow {metrics["versions"]["tensorflow"]}, Keras {metrics["versions"]["keras"]}."""
 
 
-def imdb_card(config, train_config, metrics, export_dir):
-    """The IMDB sentiment model's README, every figure taken from ``metrics``."""
-    direction = "bidirectional " if config.bidirectional else ""
-    held_out = (
-        f"(whole movies, about {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation, "
-        "so that, like the official test set, validation shares no movie with training"
-        if config.validation_by_movie
-        else f"(single reviews, {config.validation_split:.0%}, seed {train_config.seed}) were held out for validation"
-    )
-    unlabelled = (
-        "The 50,000 unlabelled reviews were used, without labels, with the training reviews to pretrain the word "
-        f"embedding (word2vec CBOW, {config.pretrain_epochs} epochs)."
-        if config.pretrain == "word2vec"
-        else "The unlabelled reviews were not used."
-    )
-    return f"""# IMDB sentiment: {direction}{config.cell} ({config.num_layers} layer{"s" if config.num_layers > 1 else ""})
+CARD = """# {title}
 
-A TensorFlow SavedModel that reads a raw English movie review and returns the probability that it is
-positive. Preprocessing (standardization, vocabulary, truncation) is inside the graph: feed text.
+{intro}
 
-{card_use(export_dir)}
+{use}
 
 ## Results (measured by the command below)
-| split | reviews | accuracy | loss |
-|---|---|---|---|
-| test (the full official test set) | {metrics["test_examples"]} | **{metrics["test"]["accuracy"]:.4f}** | {metrics["test"]["loss"]:.4f} |
-| validation (best epoch, {metrics["best_epoch"]} of {metrics["epochs_run"]}) | {metrics["validation_examples"]} | {metrics["validation"]["accuracy"]:.4f} | {metrics["validation"]["loss"]:.4f} |
-
-Published references on the same test set: Maas et al. (2011) 88.89%; the keras.io bidirectional LSTM
-example 84.3% (2 epochs). This model is {versus(metrics["test"]["accuracy"], 0.8889)} Maas et al. and
-{versus(metrics["test"]["accuracy"], 0.895)} the zoo's target of 89.5%. The recipe and the epoch
-were chosen on the validation split; the test set played no part in either.
+{results}
 
 ## Model
-- Architecture: {_architecture(config, metrics, "Dense sigmoid")}
-- Parameters: {metrics["parameters"]:,}.
-{_training(train_config, metrics)}
+- Architecture: {architecture}
+- Parameters: {parameters:,}.
+{training}
 
-## Data
-Large Movie Review Dataset v1.0 (Maas et al. 2011), `{Path(metrics["data"]["path"]).name}`,
-sha256 `{metrics["data"]["sha256"]}`. Of the 25,000 training reviews, {metrics["validation_examples"]}
-{held_out}; the vocabulary was adapted on the rest only.
-The 25,000 test reviews were used only for the final evaluation. {unlabelled}
-
+{data}{data_note}
 ## Reproduce
 ```
-{metrics["command"]}
+{command}
 ```
-Seed {metrics["seed"]}. Runs on CPU are repeatable to within float round-off; a different machine or
-thread count can move the last digit of the accuracy.
+Seed {seed}.{reproduce}
 
-{card_limits(config.max_length, metrics)}
-{export.serving_limits("classifier", max_length=config.max_length)}"""
-
-
-def _imdb_data(metrics):
-    return f"""## Data
-Large Movie Review Dataset v1.0 (Maas et al. 2011), `{Path(metrics["data"]["path"]).name}`, sha256
-`{metrics["data"]["sha256"]}`: the 1-10 star ratings of its reviews; the official test reviews only for the test row.
-"""
+{limits}
+{serving}"""
 
 
-def user_card(config, train_config, metrics, export_dir):
-    """The README of a classifier trained on a user's data: nothing in it comes from IMDB."""
+def _results(metrics, metric, name):
+    return "\n".join([f"| split | rows | {name} | loss{' (mse)' if metric == 'mae' else ''} |", "|---|---|---|---|",
+                      f"| test | {metrics['test_examples']} | **{metrics['test'][metric]:.4f}** | "
+                      f"{metrics['test']['loss']:.4f} |",
+                      f"| validation (best epoch, {metrics['best_epoch']} of {metrics['epochs_run']}) | "
+                      f"{metrics['validation_examples']} | {metrics['validation'][metric]:.4f} | "
+                      f"{metrics['validation']['loss']:.4f} |"])
+
+
+def model_card(config, train_config, metrics, export_dir):
+    """The export's README: the sections of a user's data, or those its named dataset replaces them with
+    (title, intro, use, results, data, data_note, reproduce, limits); every figure from ``metrics``."""
     path = Path(export_dir).as_posix()
+    name = Path(config.data).name
     head = metrics["head"]
-    if head in ("regression", "rating"):
+    numeric = head in ("regression", "rating")
+    labels = metrics.get("labels", [])
+    if numeric:
         outputs = "`value` (float32, [None], the predicted number)"
-        results = "\n".join(["| split | rows | mean absolute error | loss (mse) |", "|---|---|---|---|",
-                             f"| test | {metrics['test_examples']} | **{metrics['test']['mae']:.4f}** | "
-                             f"{metrics['test']['loss']:.4f} |",
-                             f"| validation (best epoch, {metrics['best_epoch']} of {metrics['epochs_run']}) | "
-                             f"{metrics['validation_examples']} | {metrics['validation']['mae']:.4f} | "
-                             f"{metrics['validation']['loss']:.4f} |"])
         layer = "Dense linear"
     else:
-        labels = metrics["labels"]
         outputs = (f"`label` (tf.string, [None], the most probable of {', '.join(labels)}) and `probabilities` "
                    f"(float32, [None, {len(labels)}], columns in that order)")
         if head == "binary":
             outputs += f"; `probability` (float32, [None], of `{labels[1]}`)"
-        results = "\n".join(["| split | rows | accuracy | loss |", "|---|---|---|---|",
-                             f"| test | {metrics['test_examples']} | **{metrics['test']['accuracy']:.4f}** | "
-                             f"{metrics['test']['loss']:.4f} |",
-                             f"| validation (best epoch, {metrics['best_epoch']} of {metrics['epochs_run']}) | "
-                             f"{metrics['validation_examples']} | {metrics['validation']['accuracy']:.4f} | "
-                             f"{metrics['validation']['loss']:.4f} |"])
         layer = "Dense sigmoid" if head == "binary" else f"Dense softmax over {len(labels)} labels"
-    name = Path(config.data).name
-    return f"""# Text classifier: {config.cell} on {name}
-
-A TensorFlow SavedModel that reads raw text and returns {"a number" if head in ("regression", "rating") else "one of the labels of"} `{name}`.
-Preprocessing (standardization, vocabulary, truncation) is inside the graph: feed text.
-
-## Use
+    sections = card_sections(
+        dataset(config).card(config, train_config, metrics, export_dir),
+        title=lambda: f"Text classifier: {config.cell} on {name}",
+        intro=lambda: f"""A TensorFlow SavedModel that reads raw text and returns {"a number" if numeric else "one of the labels of"} `{name}`.
+Preprocessing (standardization, vocabulary, truncation) is inside the graph: feed text.""",
+        use=lambda: f"""## Use
 ```python
 import tensorflow as tf  # no zoo needed
 model = tf.saved_model.load("{path}")
@@ -409,29 +324,19 @@ out = model.signatures["serving_default"](text=tf.constant(["some text"]))
 ```
 Or `zoo predict {path} "some text"` (or one text per line on stdin).
 
-Signature `serving_default`: input `text` (tf.string, [None]); outputs {outputs}.
-
-## Results (measured by the command below)
-{results}
-
-## Model
-- Architecture: {_architecture(config, metrics, layer)}
-- Parameters: {metrics["parameters"]:,}.
-{_training(train_config, metrics)}
-
-{data_section(metrics["data"]) if "files" in metrics["data"] else _imdb_data(metrics)}
-The vocabulary was adapted on the training split only; the test split played no part in training or in
-choosing the epoch.
-
-## Reproduce
-```
-{metrics["command"]}
-```
-Seed {metrics["seed"]}.
-
-## Intended use and limits
+Signature `serving_default`: input `text` (tf.string, [None]); outputs {outputs}.""",
+        results=lambda: _results(metrics, "mae", "mean absolute error") if numeric else _results(metrics, "accuracy",
+                                                                                                   "accuracy"),
+        data=lambda: data_section(metrics["data"]),
+        data_note=lambda: "\nThe vocabulary was adapted on the training split only; the test split played no part in "
+                          "training or in\nchoosing the epoch.\n",
+        reproduce=lambda: "",
+        limits=lambda: f"""## Intended use and limits
 Only what `{name}` teaches: texts unlike its rows, and labels it does not have, are outside what this model
 knows. Only the first {config.max_length} tokens of a text are read; words outside the {metrics["vocabulary"]}-word
 vocabulary are one unknown token.
-
-{export.serving_limits("classifier", max_length=config.max_length)}"""
+""",
+    )
+    return CARD.format(**sections, architecture=_architecture(config, metrics, layer), parameters=metrics["parameters"],
+                       training=_training(train_config, metrics), command=metrics["command"], seed=metrics["seed"],
+                       serving=export.serving_limits("classifier", max_length=config.max_length))

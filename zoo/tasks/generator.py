@@ -20,20 +20,19 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import cells, export, generation
-from zoo.data import describe_source, files, shakespeare
+from zoo.data import files, registry, shakespeare
 from zoo.models import generator as models
-from zoo.tasks.base import Data, Task, option
+from zoo.tasks.base import Data, Task, card_sections, data_section, option
 from zoo.validation import one_of, positive_int, rate
 
 CONDITIONS = ("none", "speaker")
-SHAKESPEARE = "tiny_shakespeare"
 
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
     """What character model to train, on which text, and where to put it."""
 
-    data: str = option(SHAKESPEARE, "`tiny_shakespeare`, or your text: a UTF-8 text file or a folder of .txt files")
+    data: str = option("tiny_shakespeare", "`tiny_shakespeare`, or your text: a UTF-8 text file or a folder of .txt files")
     validation: str = option("", "a separate validation text file (default: cut from --data)")
     test: str = option("", "a separate test text file (default: cut from --data)")
     validation_split: float = option(0.05, "fraction of --data's characters (before the test part) for validation")
@@ -104,18 +103,23 @@ def build(config, vocabulary, batch_size, num_classes=None, name=None):
                                               **config.model_options(len(vocabulary)))
 
 
-def load_text(config, seed):
-    """``({"train", "validation", "test"} -> text, record of the data)``."""
-    if config.data == SHAKESPEARE:
-        source = shakespeare.source(config.data_dir or None)
-        text = shakespeare.load(config.data_dir or None, config.tfds_dir or None)
-        info = describe_source(source) if source else {"path": "tfds:tiny_shakespeare", "sha256": None}
-        return text, {"dataset": SHAKESPEARE, **info}
+def _user(config, seed):
+    """A user's text: ``({"train", "validation", "test"} -> text, record of the data)``."""
     data = files.load(files.read_text, config.data, validation=config.validation or None, test=config.test or None,
-                      validation_split=config.validation_split, test_split=config.test_split, seed=seed)
+                      validation_split=config.validation_split, test_split=config.test_split, seed=seed,
+                      named=list(registry.named("generator")))
     for line in data.summary():  # every split and its size, before training
         print(line)
     return dict(data.splits), {"dataset": "files", **data.describe()}
+
+
+# A user's files, as the named datasets (zoo.data.registry) are: what --data is when it names none of them.
+FILES = registry.NamedDataset("", "generator", _user, "generator", example="\n")
+
+
+def dataset(config):
+    """The named dataset --data names, else a user's files."""
+    return registry.find("generator", config.data) or FILES
 
 
 def _loss():
@@ -142,7 +146,7 @@ class Generator(Task):
         return config, train_config
 
     def load(self, config, train_config, run_dir):
-        text, info = load_text(config, train_config.seed)
+        text, info = dataset(config).load(config, train_config.seed)
         vocabulary = shakespeare.CharVocabulary.from_text(text["train"])
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         (Path(run_dir) / "vocabulary.json").write_text(json.dumps(vocabulary.chars) + "\n")
@@ -170,8 +174,7 @@ class Generator(Task):
     def build(self, config, data, train_config, run_dir):
         if config.condition == "speaker":
             return build(config, data.vocabulary, None, num_classes=len(data.names))
-        name = "shakespeare_char" if config.data == SHAKESPEARE else "generator"
-        return build(config, data.vocabulary, train_config.batch_size, name=name)
+        return build(config, data.vocabulary, train_config.batch_size, name=dataset(config).keras_name(config))
 
     def loss(self, config, data):
         return _loss()
@@ -186,7 +189,7 @@ class Generator(Task):
         common = {"vocabulary": len(vocabulary)}
         if config.condition == "speaker":
             metrics = {
-                "task": "shakespeare_speaker" if config.data == SHAKESPEARE else "generator_speaker",
+                "task": dataset(config).task_name("speaker", "generator_speaker"),
                 "speakers": data.names,
                 "speeches": {k: len(v) for k, v in data.split.items()},
                 "validation_loss": float(model.evaluate(data.batches["validation"], verbose=0)),
@@ -202,13 +205,16 @@ class Generator(Task):
             (Path(run_dir) / "samples.json").write_text(json.dumps(metrics["samples"], indent=2) + "\n")
             return metrics
         infer = models.inference_model(model)
+
+        def score(text_):  # nats per character, the text run through as one stream
+            return generation.stream_nll(infer, vocabulary.encode(text_))
+
         metrics = {
-            "task": "shakespeare_char" if config.data == SHAKESPEARE else "generator",
-            "test_loss": generation.stream_nll(infer, vocabulary.encode(text["test"])),
-            "validation_loss": generation.stream_nll(infer, vocabulary.encode(text["validation"])),
+            "task": dataset(config).task_name("none", "generator"),
+            "test_loss": score(text["test"]),
+            "validation_loss": score(text["validation"]),
+            **dataset(config).extra_metrics(score, text),
         }
-        if config.data == SHAKESPEARE:  # nanoGPT's validation split is the last 10%
-            metrics["nanogpt_val_loss"] = generation.stream_nll(infer, vocabulary.encode(text["validation"] + text["test"]))
         metrics["train_loss_last_epoch"] = history["loss"][-1]
         metrics.update(common)
         prompt = sample_prompt(config)
@@ -245,8 +251,9 @@ TASK = Generator()
 
 
 def sample_prompt(config):
-    """The prompt of the samples after training: --prompt, else ``ROMEO:\\n`` for Tiny Shakespeare, else a newline."""
-    return config.prompt.replace("\\n", "\n") or ("ROMEO:\n" if config.data == SHAKESPEARE else "\n")
+    """The prompt of the samples after training: --prompt, else the named dataset's example (``ROMEO:\\n`` for
+    Tiny Shakespeare), else a newline."""
+    return config.prompt.replace("\\n", "\n") or dataset(config).example
 
 
 def speaker_data(text, speakers, max_speech):
@@ -309,27 +316,9 @@ Or {shortcut}.
 """
 
 
-def card_data(metrics):
-    """The model card's "Data" section."""
-    return f"""## Data
-Tiny Shakespeare (Karpathy's char-rnn `input.txt`, public domain text), sha256 `{metrics["data"]["sha256"]}`,
-split 90/5/5 by tensorflow-datasets `tiny_shakespeare`. Vocabulary from the training split only.
-"""
-
-
-def card_limits(metrics):
-    """The model card's "Intended use and limits" section (no trailing newline)."""
-    return f"""## Intended use and limits
-A teaching and benchmarking model: it imitates the surface form of the plays (speaker names, verse
-lines, archaic words) without meaning. It knows only these {metrics["vocabulary"] - 1} characters and one
-million characters of text; it is not a model of English.
-"""
-
-
 def model_card(config, train_config, metrics, export_dir):
-    """The exported model's README, every figure taken from ``metrics``."""
-    from zoo.tasks.base import data_section
-
+    """The exported model's README: the sections of a user's text, or those its named dataset replaces
+    them with (title, intro, use, results, data, limits); every figure taken from ``metrics``."""
     shortcut = (
         f" over [h_t; x_t], the last layer's output beside the {config.input_mode} input character (shortcut "
         "connections from the input to the output layer)"
@@ -339,38 +328,28 @@ def model_card(config, train_config, metrics, export_dir):
     prompt = metrics.get("prompt", "ROMEO:\n")
     samples = "\n\n".join(f"{k}, prompt `{json.dumps(prompt)[1:-1]}`:\n```\n{prompt}{v}\n```"
                            for k, v in metrics["samples"].items())
-    if config.data == SHAKESPEARE:
-        title = f"Tiny Shakespeare character model: {config.num_layers} x {config.cell} {config.units}"
-        intro = ("A TensorFlow SavedModel that continues text one character at a time in the style of the Tiny\n"
-                 "Shakespeare corpus, and scores how Shakespeare-like a text is. No zoo code is needed to run it.")
-        use = card_use(metrics["vocabulary"])
-        results = f"""| split (TFDS `tiny_shakespeare`) | loss, nats/char |
-|---|---|
-| test (last 5%) | **{metrics["test_loss"]:.4f}** |
-| validation (90-95%) | {metrics["validation_loss"]:.4f} |
-| nanoGPT's validation split (last 10%) | {metrics["nanogpt_val_loss"]:.4f} |
-
-Each split is run through the model as one stream from a zero state. References: nanoGPT's
-character transformer reaches 1.4697 on the last 10% (GPU configuration) and 1.88 (CPU configuration)."""
-        data, limits = card_data(metrics), card_limits(metrics)
-    else:
-        name = Path(config.data).name
-        title = f"Character model of {name}: {config.num_layers} x {config.cell} {config.units}"
-        intro = (f"A TensorFlow SavedModel that continues text one character at a time in the style of `{name}`, and\n"
-                 "scores how alike a text is (nats per character). No zoo code is needed to run it.")
-        use = card_use(metrics["vocabulary"], path=Path(export_dir).as_posix(), prompt=prompt,
-                       example=metrics["samples"]["temperature 0.5"][:40] or "text")
-        results = f"""| split | loss, nats/char |
+    name = Path(config.data).name
+    sections = card_sections(
+        dataset(config).card(config, train_config, metrics, export_dir),
+        title=lambda: f"Character model of {name}: {config.num_layers} x {config.cell} {config.units}",
+        intro=lambda: f"A TensorFlow SavedModel that continues text one character at a time in the style of `{name}`, "
+                      "and\nscores how alike a text is (nats per character). No zoo code is needed to run it.",
+        use=lambda: card_use(metrics["vocabulary"], path=Path(export_dir).as_posix(), prompt=prompt,
+                             example=metrics["samples"]["temperature 0.5"][:40] or "text"),
+        results=lambda: f"""| split | loss, nats/char |
 |---|---|
 | test | **{metrics["test_loss"]:.4f}** |
 | validation | {metrics["validation_loss"]:.4f} |
 
-Each split is run through the model as one stream from a zero state."""
-        data = data_section(metrics["data"]) + "Vocabulary from the training split only.\n"
-        limits = f"""## Intended use and limits
+Each split is run through the model as one stream from a zero state.""",
+        data=lambda: data_section(metrics["data"]) + "Vocabulary from the training split only.\n",
+        limits=lambda: f"""## Intended use and limits
 It imitates the surface form of `{name}` ({metrics["data"]["characters"]["train"]:,} training characters) without meaning. It
 knows only these {metrics["vocabulary"] - 1} characters; others in a prompt are skipped.
-"""
+""",
+    )
+    title, intro, use, results, data, limits = (sections[k] for k in ("title", "intro", "use", "results", "data",
+                                                                        "limits"))
     return f"""# {title}
 
 {intro}

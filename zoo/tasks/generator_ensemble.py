@@ -22,7 +22,8 @@ from zoo import export, generation, training
 from zoo.backend import require_tensorflow
 from zoo.data import describe_source, shakespeare
 from zoo.models import generator as models
-from zoo.tasks.generator import SHAKESPEARE, GeneratorConfig, build, card_data, card_limits, card_use
+from zoo.data.shakespeare import DATASET, card_data, card_limits
+from zoo.tasks.generator import GeneratorConfig, build, card_use
 from zoo.tasks.runs import (
     add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
 )
@@ -50,7 +51,7 @@ def load_run(run_dir):
     config = dataclass_from(GeneratorConfig, saved["generator"])
     if config.condition != "none":
         raise ValueError(f"{run_dir} is a --condition {config.condition} run; a mixture combines unconditional runs.")
-    if config.data != SHAKESPEARE:
+    if config.data != DATASET.name:
         raise ValueError(f"{run_dir} was trained on {config.data}; `zoo ensemble generator` mixes tiny_shakespeare runs.")
     run_dir = Path(run_dir)
     chars = json.loads((run_dir / "vocabulary.json").read_text())

@@ -23,7 +23,8 @@ from zoo.tasks.runs import (
     add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
 )
 from zoo.models.classifier import build_classifier
-from zoo.tasks.classifier import IMDB, ClassifierConfig, card_limits, card_use, versus
+from zoo.data.imdb import DATASET, card_limits, card_use, versus
+from zoo.tasks.classifier import ClassifierConfig
 
 # What every member must share: the data a model sees and the ids its embedding reads.
 SHARED = ("vocab_size", "max_length", "validation_split", "validation_by_movie")
@@ -41,7 +42,7 @@ def load_run(run_dir):
     config = dataclass_from(ClassifierConfig, saved.get("classifier") or saved["sentiment"])
     recorded = json.loads((Path(run_dir) / "metrics.json").read_text())
     head = recorded.get("head", config.head)
-    if config.data != IMDB or head != "binary":
+    if config.data != DATASET.name or head != "binary":
         raise ValueError(f"{run_dir} is a {head!r} classifier of {config.data}; `zoo ensemble sentiment` averages "
                          "binary imdb runs.")
     train_config = dataclass_from(training.TrainConfig, saved["train"])

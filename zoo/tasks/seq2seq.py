@@ -17,53 +17,21 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import cells, decoding, distributed, export
-from zoo.data import addition, describe_source, files, text, translation
+from zoo.data import Style, files, registry, text, translation
 from zoo.models import seq2seq as models
-from zoo.tasks.base import Data, Task, data_section, option
+from zoo.tasks.base import Data, Task, card_sections, data_section, option
 from zoo.validation import one_of, positive_int, rate
 
 ATTENTION = ("none", "bahdanau", "luong")
 TOKENS = ("word", "char")
-SPA_ENG, ADDITION = "spa-eng", "addition"
-OLD_TASKS = {"translate": SPA_ENG, "addition": ADDITION}  # --task, the older name of --data
-
-
-@dataclasses.dataclass(frozen=True)
-class Style:
-    """How one dataset's texts become tokens and back, how outputs are scored and what the export serves."""
-
-    tokens: str  # "word" or "char"
-    detokenize: object = None  # joined target tokens -> text (a TensorFlow function), or None
-    signatures: tuple = ("serving_default",)
-    output: str = "output"
-    accept: object = None  # (batch,) texts -> (batch,) bool: the inputs the model is for (the others get ""), or None
-
-    @property
-    def specs(self):
-        """``TextVectorization`` options of the source and target sides."""
-        if self.tokens == "char":
-            kind = dict(standardize=None, split="character")
-            return {"source": kind, "target": kind}
-        return {"source": dict(standardize=translation.standardize_source, split="whitespace"),
-                "target": dict(standardize=translation.standardize_target, split="whitespace")}
-
-    @property
-    def separator(self):
-        return "" if self.tokens == "char" else " "
-
-
-# The named datasets' styles; a user's pairs get Style(--tokens, generic detokenization).
-NAMED = {
-    SPA_ENG: Style("word", translation.detokenize, ("translate", "serving_default"), "translation"),
-    ADDITION: Style("char", None, ("serving_default",), "answer", addition.in_domain),
-}
+OLD_TASKS = {"translate": "spa-eng", "addition": "addition"}  # --task, the older name of --data
 
 
 @dataclasses.dataclass(frozen=True)
 class Seq2SeqConfig:
     """What encoder-decoder to train, on which pairs, and where to put it."""
 
-    data: str = option(SPA_ENG, "`spa-eng`, `addition`, or your pairs: a TSV file source<TAB>target (no header), or a "
+    data: str = option("spa-eng", "`spa-eng`, `addition`, or your pairs: a TSV file source<TAB>target (no header), or a "
                        "CSV/TSV with a header or JSON Lines file with --source-column/--target-column")
     task: str = option("", "older name of --data: translate (= spa-eng) or addition")
     tokens: str = option("word", "your pairs: word (lower-cased source words, cased target words, punctuation split "
@@ -110,7 +78,8 @@ class Seq2SeqConfig:
 
     @property
     def style(self):
-        return NAMED.get(self.data) or Style(self.tokens, translation.detokenize_plain if self.tokens == "word" else None)
+        """How the texts become tokens and back: the named dataset's :class:`zoo.data.Style`, else by --tokens."""
+        return dataset(self).style or Style(self.tokens, translation.detokenize_plain if self.tokens == "word" else None)
 
     def model_options(self, source_vocab_size, target_vocab_size):
         """The keyword arguments of :func:`zoo.models.seq2seq.build_seq2seq`."""
@@ -127,20 +96,29 @@ def resolve(config):
     return config
 
 
-def load_data(config, seed):
-    """``(splits, record of the data)``."""
-    if config.data == ADDITION:
-        return addition.problems(train=config.train_problems, seed=seed), {"dataset": ADDITION, "path": "generated",
-                                                                           "sha256": None}
-    if config.data == SPA_ENG:
-        path = translation.source(config.data_dir or None)
-        return translation.load(config.data_dir or None, seed=seed), {"dataset": SPA_ENG, **describe_source(path)}
+def _user(config, seed):
+    """A user's pairs: ``({"train", "validation", "test"} -> zoo.data.Pairs, record of the data)``."""
     data = files.load(files.read_pairs, config.data, validation=config.validation or None, test=config.test or None,
                       validation_split=config.validation_split, test_split=config.test_split, seed=seed,
-                      source_column=config.source_column or None, target_column=config.target_column or None)
+                      source_column=config.source_column or None, target_column=config.target_column or None,
+                      named=list(registry.named("seq2seq")))
     for line in data.summary():  # every split and its size, before training
         print(line)
     return dict(data.splits), {"dataset": "files", "tokens": config.tokens, **data.describe()}
+
+
+# A user's files, as the named datasets (zoo.data.registry) are: what --data is when it names none of them.
+FILES = registry.NamedDataset("", "seq2seq", _user, "seq2seq")
+
+
+def dataset(config):
+    """The named dataset --data names, else a user's files."""
+    return registry.find("seq2seq", config.data) or FILES
+
+
+def load_data(config, seed):
+    """``(splits, record of the data)``."""
+    return dataset(config).load(config, seed)
 
 
 def make_vectorizers(config, train_pairs, run_dir):
@@ -176,9 +154,9 @@ def encode(vectorizers, pairs, max_length, drop_long=False):
 
 
 def build(config, vectorizers):
-    name = {SPA_ENG: "translate_seq2seq", ADDITION: "addition_seq2seq"}.get(config.data, "seq2seq")
     return models.build_seq2seq(**config.model_options(vectorizers["source"].vocabulary_size(),
-                                                       vectorizers["target"].vocabulary_size()), name=name)
+                                                       vectorizers["target"].vocabulary_size()),
+                                name=dataset(config).keras_name(config))
 
 
 class Translator:
@@ -310,15 +288,14 @@ class Seq2Seq(Task):
             return {}
         translator = Translator(model, data.vectorizers, config.style)
         metrics = {
-            "task": {SPA_ENG: "translate", ADDITION: "addition"}.get(config.data, "seq2seq"),
+            "task": dataset(config).task_name(None, "seq2seq"),
             **evaluate(translator, data.splits["test"], config.beam_width, config.length_penalty),
             "validation_token_accuracy": float(history["val_token_accuracy"][int(np.argmin(history["val_loss"]))]),
             "pairs": {name: len(pairs) for name, pairs in data.splits.items()},
             "vocabulary": {side: v.vocabulary_size() for side, v in data.vectorizers.items()},
             "tokens": config.style.tokens,
         }
-        example = {SPA_ENG: "Where is the train station?", ADDITION: "478+925"}.get(config.data,
-                                                                                 data.splits["test"].source[0])
+        example = dataset(config).example or data.splits["test"].source[0]
         metrics["attention_plot"] = attention_map(translator, example, Path(run_dir) / "attention.png",
                                                   Path(config.data).name)
         return metrics
@@ -368,42 +345,25 @@ On the test split: {metrics["test_sentences"]:,} sources ({metrics["test_pairs"]
 scores every pair on its own. sacreBLEU signature: `{metrics["bleu_signature"]}`."""
 
 
-def _card_text(config, metrics):
-    """``(title, example input, data paragraph, limits, results note)`` of the model card, by dataset."""
-    if config.data == SPA_ENG:
-        return ("English -> Spanish translator", "Where is the train station?",
-                f"""Tatoeba English-Spanish pairs (`spa.txt` of the TensorFlow NMT example's `spa-eng.zip`, from manythings.org;
-CC-BY 2.0 FR, "Attribution: www.manythings.org/anki and tatoeba.org"), sha256 `{metrics["data"]["sha256"]}`.
-Split over distinct English sentences with seed {metrics["seed"]} (90/5/5): {metrics["pairs"]["train"]:,} training,
-{metrics["pairs"]["validation"]:,} validation and {metrics["pairs"]["test"]:,} test pairs. Vocabularies from the training
-split only: {metrics["vocabulary"]["source"]:,} English (lower-cased) and {metrics["vocabulary"]["target"]:,} Spanish (cased) tokens,
-punctuation split into tokens; unknown words map to one id.""",
-                f"A long input is cut: the model reads its first {export.SOURCE_TOKENS} tokens (words and punctuation "
-                "marks) and ignores the rest, so only that part is translated; `zoo translate` says so on stderr "
-                f"when it happens. Training kept pairs of at most {config.max_length} tokens per side.", "")
-    if config.data == ADDITION:
-        return ("Addition: the text 'a+b' in, its sum out", "123+45",
-                f"""Generated: all a+b with 0 <= a, b < 1000, shuffled with seed {metrics["seed"]}; the first {metrics["pairs"]["test"]:,}
-are the test problems, the next {metrics["pairs"]["validation"]:,} validation, the next {metrics["pairs"]["train"]:,} training.""",
-                f"Only `a+b` with 0 <= a, b < {addition.MAX_VALUE} (digits only) was trained on: anything else, the "
-                "empty string included, gets the empty answer \"\", and `zoo translate` refuses it.",
-                " (the keras.io addition example reports 98.8% per character)")
-    name = Path(config.data).name
-    kind = ("characters (every character a token)" if config.tokens == "char" else
-            "words (source lower-cased, target cased, punctuation split off)")
-    return (f"Sequence to sequence on {name}", metrics.get("examples", [{}])[0].get("source", "text"),
-            data_section(metrics["data"]) + f"Tokens: {kind}; vocabularies from the training split only "
-            f"({metrics['vocabulary']['source']:,} source and {metrics['vocabulary']['target']:,} target tokens).",
-            f"Only inputs like the sources of `{name}` were trained on. The model reads the first "
-            f"{export.SOURCE_TOKENS} tokens of an input; training kept pairs of at most {config.max_length} tokens per "
-            "side.", "")
-
-
 def model_card(config, train_config, metrics, export_dir):
     """The exported model's README, every figure taken from ``metrics``."""
     style = config.style
     signature, output = style.signatures[0], style.output
-    title, example, data, limits, note = _card_text(config, metrics)
+    name = Path(config.data).name
+    kind = ("characters (every character a token)" if config.tokens == "char" else
+            "words (source lower-cased, target cased, punctuation split off)")
+    sections = card_sections(
+        dataset(config).card(config, train_config, metrics, export_dir),
+        title=lambda: f"Sequence to sequence on {name}",
+        example=lambda: metrics.get("examples", [{}])[0].get("source", "text"),
+        data=lambda: data_section(metrics["data"]) + f"Tokens: {kind}; vocabularies from the training split only "
+        f"({metrics['vocabulary']['source']:,} source and {metrics['vocabulary']['target']:,} target tokens).",
+        limits=lambda: f"Only inputs like the sources of `{name}` were trained on. The model reads the first "
+        f"{export.SOURCE_TOKENS} tokens of an input; training kept pairs of at most {config.max_length} tokens per "
+        "side.",
+        note=lambda: "",
+    )
+    title, example, data, limits, note = (sections[k] for k in ("title", "example", "data", "limits", "note"))
     domain = "" if style.accept is None else " Input outside the model's domain gets \"\" (see above)."
     results = _scores(config, metrics, note)
     model = (f"{'bidirectional ' if config.bidirectional else ''}{config.num_layers} x `{config.cell}` encoder, "
