@@ -4,6 +4,7 @@ import importlib
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,28 @@ def test_data_that_is_neither_a_named_dataset_nor_a_path_is_one_line_naming_both
     assert cli.main(["train", task, "--data", "no_such_data", "--run-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zoo: error: no_such_data: no such file or folder, nor a named dataset") and named in err
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "saved_models"
+
+
+@pytest.mark.parametrize("name", ["imdb_sentiment_fast", "spa_eng_translator", "addition"])
+def test_the_named_datasets_cards_are_the_shipped_cards(name):
+    """The card sections a dataset module gives (imdb, spa-eng, addition), in the task's template, write
+    the shipped single models' cards from their own metrics.json and config.json (scripts/reexport_shipped.py
+    appends its "Re-export" section after them)."""
+    from zoo import tasks
+    from zoo.tasks.runs import dataclass_from
+    from zoo.training import TrainConfig
+
+    folder = SHIPPED / name
+    if not (folder / "config.json").is_file():
+        pytest.skip(f"no shipped {name}")
+    saved, metrics = (json.loads((folder / f).read_text()) for f in ("config.json", "metrics.json"))
+    task = tasks.get("seq2seq" if "seq2seq" in saved else "classifier")
+    config, train = task.resolve(dataclass_from(task.Config, saved.get(task.name) or saved["sentiment"]),
+                                 dataclass_from(TrainConfig, saved["train"]))
+    if task.name == "seq2seq":
+        metrics.setdefault("tokens", config.style.tokens)  # recorded since zoo.tasks
+    card = task.model_card(config, train, metrics, f"saved_models/{name}")
+    assert (folder / "README.md").read_text().startswith(card.rstrip("\n") + "\n\n## Re-export\n")

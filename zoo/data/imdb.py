@@ -221,7 +221,7 @@ def _card(config, train_config, metrics, export_dir):
     """The sentiment model's card sections; for the star-rating heads, the data section only."""
     data = f"""## Data
 Large Movie Review Dataset v1.0 (Maas et al. 2011), `{Path(metrics["data"]["path"]).name}`"""
-    if metrics["head"] != "binary":
+    if metrics.get("head", "binary") != "binary":  # recorded since zoo.tasks; the exports before are binary
         return {"data": f"""{data}, sha256
 `{metrics["data"]["sha256"]}`: the 1-10 star ratings of its reviews; the official test reviews only for the test row.
 """}

@@ -294,23 +294,25 @@ def _results(metrics, metric, name):
                       f"{metrics['validation']['loss']:.4f} |"])
 
 
+def _outputs(head, labels):
+    """The serving signature's outputs, for the "Use" section."""
+    if head in ("regression", "rating"):
+        return "`value` (float32, [None], the predicted number)"
+    outputs = (f"`label` (tf.string, [None], the most probable of {', '.join(labels)}) and `probabilities` "
+               f"(float32, [None, {len(labels)}], columns in that order)")
+    return outputs + (f"; `probability` (float32, [None], of `{labels[1]}`)" if head == "binary" else "")
+
+
 def model_card(config, train_config, metrics, export_dir):
     """The export's README: the sections of a user's data, or those its named dataset replaces them with
     (title, intro, use, results, data, data_note, reproduce, limits); every figure from ``metrics``."""
     path = Path(export_dir).as_posix()
     name = Path(config.data).name
-    head = metrics["head"]
+    head = metrics.get("head", "binary")  # recorded since zoo.tasks; the exports before are binary
     numeric = head in ("regression", "rating")
     labels = metrics.get("labels", [])
-    if numeric:
-        outputs = "`value` (float32, [None], the predicted number)"
-        layer = "Dense linear"
-    else:
-        outputs = (f"`label` (tf.string, [None], the most probable of {', '.join(labels)}) and `probabilities` "
-                   f"(float32, [None, {len(labels)}], columns in that order)")
-        if head == "binary":
-            outputs += f"; `probability` (float32, [None], of `{labels[1]}`)"
-        layer = "Dense sigmoid" if head == "binary" else f"Dense softmax over {len(labels)} labels"
+    layer = ("Dense linear" if numeric else "Dense sigmoid" if head == "binary" else
+             f"Dense softmax over {len(labels)} labels")
     sections = card_sections(
         dataset(config).card(config, train_config, metrics, export_dir),
         title=lambda: f"Text classifier: {config.cell} on {name}",
@@ -324,7 +326,7 @@ out = model.signatures["serving_default"](text=tf.constant(["some text"]))
 ```
 Or `zoo predict {path} "some text"` (or one text per line on stdin).
 
-Signature `serving_default`: input `text` (tf.string, [None]); outputs {outputs}.""",
+Signature `serving_default`: input `text` (tf.string, [None]); outputs {_outputs(head, labels)}.""",
         results=lambda: _results(metrics, "mae", "mean absolute error") if numeric else _results(metrics, "accuracy",
                                                                                                    "accuracy"),
         data=lambda: data_section(metrics["data"]),
