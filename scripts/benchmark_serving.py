@@ -12,7 +12,10 @@ With --http, each text model is also served by `zoo serve` (a subprocess, on 127
 batching (the default --batch-timeout-ms) and once without (--batch-timeout-ms 0), and asked by 1, 8 and
 64 concurrent clients (--clients), each sending single-text requests in TF Serving's row format over
 keep-alive connections: p50/p99 latency, requests per second, failed requests, and the mean batch the
-server ran (from its /zoo/stats). One `zoo predict`/`zoo translate` process per text is timed beside it.
+server ran (from its /zoo/stats). The clients are wrk when it is installed (`--client wrk`, C, for
+--seconds per client count), else Python's httpx in this process (`--client httpx`), which on 2 cores
+takes more CPU per request than the server it measures. One `zoo predict`/`zoo translate` process per
+text is timed beside it.
 
 Inputs: IMDB test reviews when ZOO_DATA_DIR (or --data-dir) holds the IMDB archive, else a fixed
 230-word review (IMDB's median length); English sentences for the translator; "a+b" problems for
@@ -24,10 +27,12 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -172,6 +177,58 @@ async def http_clients(url, texts, clients, httpx):
     return latencies, failures, seconds
 
 
+# wrk's script: each connection sends the next body of ``bodies`` (a table the benchmark writes before it),
+# and at the end the counts and latency percentiles are printed as one JSON line.
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local threads = 0
+function setup(thread) thread:set("first", threads * 7919); threads = threads + 1 end
+function init(args) i = first end
+function request()
+  i = i + 1
+  return wrk.format(nil, nil, nil, bodies[(i % #bodies) + 1])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "seconds": %f, "failed": %d, "p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def lua_string(text):
+    """``text`` as a Lua long string literal (``[==[...]==]`` with a level that does not occur in it)."""
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def wrk_clients(url, texts, clients, seconds):
+    """``clients`` concurrent connections of wrk, each sending one request at a time (the next of ``texts``
+    in the row format) for ``seconds``: (p50 ms, p99 ms, answered, failed, wall seconds). wrk is C with an
+    event loop per thread: it leaves the 2 cores to the server, where a Python client of 64 connections
+    (httpx) takes more CPU per request than the server does (3.0 against 1.9 ms, measured)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "post.lua"
+        bodies = ",\n".join(lua_string(json.dumps({"instances": [t]})) for t in texts)
+        script.write_text("bodies = {\n" + bodies + "\n}\n" + WRK_SCRIPT)
+        command = ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "--timeout", "60s", "-s",
+                   str(script), url]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    answered = got["requests"] - got["failed"]
+    return got["p50_us"] / 1e3, got["p99_us"] / 1e3, answered, got["failed"], got["seconds"]
+
+
+def httpx_clients(url, texts, clients, httpx):
+    """The same measured with :func:`http_clients` (Python clients in this process)."""
+    latencies, failures, seconds = asyncio.run(http_clients(url, texts, clients, httpx))
+    return percentile(latencies, 50), percentile(latencies, 99), len(latencies), failures, seconds
+
+
 def http_model(name, path, texts, args):
     """`zoo serve` with and without dynamic batching, at each client count (see the module doc)."""
     import httpx
@@ -184,15 +241,18 @@ def http_model(name, path, texts, args):
             asyncio.run(http_clients(url, texts[:64], 8, httpx))  # warm-up: connections, every request shape
             before = httpx.get(f"{base}/zoo/stats").json()["signatures"]
             for clients in args.clients:
-                latencies, failures, seconds = asyncio.run(http_clients(url, texts[: args.http_requests], clients, httpx))
+                if args.client == "wrk":
+                    p50, p99, answered, failures, seconds = wrk_clients(url, texts, clients, args.seconds)
+                else:
+                    p50, p99, answered, failures, seconds = httpx_clients(url, texts[: args.http_requests], clients,
+                                                                          httpx)
                 after = httpx.get(f"{base}/zoo/stats").json()["signatures"]
                 calls = sum(a["calls"] - b["calls"] for a, b in zip(after, before))
                 rows = sum(a["rows"] - b["rows"] for a, b in zip(after, before))
                 before = after
                 results[f"{'batching' if batching else 'no_batching'}_{clients}_clients"] = {
-                    "requests": len(latencies) + failures, "failed": failures,
-                    "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
-                    "requests_per_second": len(latencies) / seconds, "mean_batch": rows / max(calls, 1),
+                    "requests": answered + failures, "failed": failures, "p50_ms": p50, "p99_ms": p99,
+                    "requests_per_second": answered / seconds, "mean_batch": rows / max(calls, 1),
                 }
                 print(name, "batching" if batching else "no batching", clients, "clients",
                       json.dumps(results[f"{'batching' if batching else 'no_batching'}_{clients}_clients"]), flush=True)
@@ -227,8 +287,14 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("ZOO_DATA_DIR", ""), help="IMDB data (default $ZOO_DATA_DIR)")
     parser.add_argument("--http", action="store_true", help="also serve each text model with `zoo serve` and time it "
                         "over HTTP (sentiment and seq2seq models)")
-    parser.add_argument("--http-requests", type=int, default=640, help="requests per client count with --http "
-                        "(default 640)")
+    parser.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
+                        help="the HTTP clients with --http: wrk (C; default when installed, e.g. `apt-get install "
+                        "wrk`), for --seconds per client count, or httpx (Python, in this process, which takes "
+                        "more CPU per request than the server), for --http-requests")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per client count with --client wrk "
+                        "(default 10)")
+    parser.add_argument("--http-requests", type=int, default=640, help="requests per client count with --client "
+                        "httpx (default 640)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64], help="concurrent clients with --http "
                         "(default 1 8 64)")
     parser.add_argument("--out", help="also write the results as JSON here")
@@ -239,6 +305,8 @@ def main(argv=None):
 
     needed = max(args.requests, args.batch * args.batches, args.http_requests if args.http else 0)
     results = {"machine": f"{platform.machine()} CPU x{os.cpu_count()}", "tensorflow": tf.__version__}
+    if args.http:
+        results["client"] = args.client
     for name in args.models:
         path = Path(args.root) / name
         if not (path / "saved_model.pb").exists():

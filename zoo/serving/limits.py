@@ -2,6 +2,7 @@
 flags (``max_batch_size`` -> ``--max-batch-size``). Imports nothing heavy: ``zoo --help`` reads it."""
 
 import dataclasses
+import os
 
 
 def _field(default, help):
@@ -15,8 +16,9 @@ class Limits:
     max_queue: int = _field(256, "requests waiting or running per signature; beyond them 503")
     max_request_bytes: int = _field(1 << 20, "largest request body in bytes; beyond it 413")
     request_timeout_s: float = _field(30.0, "seconds a request may wait and run; beyond them 504")
-    batch_threads: int = _field(2, "batches of one signature that run at once (TF Serving's num_batch_threads); "
-                                   "about one core each")
+    batch_threads: int = _field(max(1, (os.cpu_count() or 2) // 2),
+                                "batches of one signature that run at once (TF Serving's num_batch_threads); "
+                                "default half the CPU cores, leaving the rest to HTTP and JSON")
     threads: int = _field(4, "worker threads that call the models")
 
     def check(self):
