@@ -1,11 +1,13 @@
 """The web page at `/`, in a real headless browser (Debian's chromium and chromium-driver, driven by
-Selenium): classify a review, continue a prompt, and read the server's errors as the page shows them."""
+Selenium): classify a review (its probabilities named by the model's labels), continue a prompt, and read the
+server's errors as the page shows them."""
 
 import shutil
 
 import pytest
 
 from tests.serving.conftest import running, tf
+from zoo.serving import repository
 from zoo.serving.limits import Limits
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -52,6 +54,28 @@ def test_page_classifies_a_review(server, shipped, browser):
     shown = float(result.find_element(By.CSS_SELECTOR, '[data-output="probability"] .value').text)
     assert shown == pytest.approx(float(want["probability"][0]), abs=1e-4)
     assert result.find_element(By.CSS_SELECTOR, '[data-output="probability"] .fill').get_attribute("style")
+
+
+def test_page_names_the_probability_bars_by_the_models_labels(server, shipped, browser):
+    form = model_form(browser, server[0], "imdb_sentiment_fast")
+    form.find_element(By.CSS_SELECTOR, "textarea[name=text]").send_keys(REVIEW)
+    result = submit(form)
+    want = shipped["imdb_sentiment_fast"].latest.signatures["serving_default"].function(text=tf.constant([REVIEW]))
+    bars = result.find_elements(By.CSS_SELECTOR, '[data-output="probabilities"] .bar')
+    assert [bar.find_element(By.CSS_SELECTOR, ".name").text for bar in bars] == ["negative", "positive"]
+    shown = [float(bar.find_element(By.CSS_SELECTOR, ".value").text) for bar in bars]
+    assert shown == pytest.approx(want["probabilities"][0].numpy().tolist(), abs=1e-4)
+
+
+def test_page_numbers_the_bars_of_a_model_without_label_names(tiny_base, browser):
+    with running(repository.load_all([f"tiny={tiny_base}"])) as (url, _):
+        form = model_form(browser, url, "tiny")
+        form.find_element(By.CSS_SELECTOR, "textarea[name=x]").send_keys("[[0.1, 0.2]]")
+        result = submit(form)
+        names = [e.text for e in result.find_elements(By.CSS_SELECTOR, '[data-output="y"] .bar .name')]
+        values = [e.text for e in result.find_elements(By.CSS_SELECTOR, '[data-output="y"] .bar .value')]
+    assert result.get_attribute("data-state") == "done"
+    assert (names, values) == (["0", "1"], ["0.2000", "0.4000"])  # version 2: y = 2 * x
 
 
 def test_page_continues_a_prompt_with_its_temperature_and_seed(server, shipped, browser):

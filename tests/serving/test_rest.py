@@ -1,6 +1,6 @@
 """TF Serving's REST API as `zoo serve` answers it: both predict formats against direct calls of the shipped
 SavedModels, model status and metadata (checked against tensorflow-serving-api's own protos where it is
-installed), version folders, and every error with TF Serving's status code."""
+installed), version folders, and every error with TF Serving's status code; and zoo's model list."""
 
 import json
 
@@ -102,6 +102,33 @@ def test_version_folders_serve_the_highest_by_default_and_each_by_number(tiny_ba
         assert client.get(f"{url}/v1/models/tiny/versions/1/metadata").json()["model_spec"]["version"] == "1"
         missing = client.post(f"{url}/v1/models/tiny/versions/3:predict", json=body)
         assert (missing.status_code, missing.json()) == (404, {"error": "Servable not found for request: Specific(tiny, 3)"})
+
+
+def test_zoo_models_gives_a_zoo_classifiers_label_names_and_none_for_other_models(server, tiny_base, client):
+    listed = {m["name"]: m for m in client.get(f"{server[0]}/zoo/models").json()["models"]}
+    classifier = listed["imdb_sentiment_fast"]
+    assert classifier["labels"] == ["negative", "positive"]
+    assert classifier["signatures"]["serving_default"]["outputs"]["probabilities"]["shape"] == [-1, 2]
+    assert listed["shakespeare_char"]["labels"] is None and listed["spa_eng_translator"]["labels"] is None
+    with running(repository.load_all([f"tiny={tiny_base}"])) as (url, _):
+        assert client.get(f"{url}/zoo/models").json()["models"][0]["labels"] is None
+
+
+@pytest.mark.parametrize("metrics, labels", [
+    ({"task": "news", "labels": ["world", "sports", "business"]}, ["world", "sports", "business"]),
+    ({"task": "imdb_sentiment"}, ["negative", "positive"]),  # the exports before zoo.tasks recorded no labels
+    ({"task": "imdb_sentiment", "labels": ["neg", "pos"]}, ["neg", "pos"]),
+    ({"task": "imdb_rating", "head": "rating"}, None),
+    ({"task": "shakespeare_char"}, None),
+    ({"labels": "positive"}, None),
+    ([1, 2], None),
+    ("{not json", None),
+    (None, None),  # no metrics.json: a SavedModel from elsewhere
+])
+def test_label_names_are_only_those_a_zoo_export_records(tmp_path, metrics, labels):
+    if metrics is not None:
+        (tmp_path / "metrics.json").write_text(metrics if isinstance(metrics, str) else json.dumps(metrics))
+    assert repository.recorded_labels(tmp_path) == labels
 
 
 def test_tensorflow_serving_request_protos_build_the_bodies_it_accepts(server, shipped, client):

@@ -10,8 +10,9 @@ TF Serving's routes (https://www.tensorflow.org/tfx/serving/api_rest), same requ
 Errors are ``{"error": "<message>"}``: 400 for malformed JSON or wrong signature or input names, types or
 shapes, 404 for an unknown model or version. Beyond TF Serving: 413 for a body over the size limit, 400
 for more examples than one batch holds, 503 when the model's queue is full, 504 past the per-request
-timeout. Outside ``/v1``: ``GET /healthz``, ``GET /zoo/models`` (what the page lists), ``GET /zoo/stats``
-(requests, model calls and rows per signature: how much batching gathered), and the web page at ``/``.
+timeout. Outside ``/v1``: ``GET /healthz``, ``GET /zoo/models`` (what the page lists, a zoo classifier's
+label names included), ``GET /zoo/stats`` (requests, model calls and rows per signature: how much batching
+gathered), and the web page at ``/``.
 """
 
 import asyncio
@@ -144,6 +145,7 @@ def create_app(models, limits=Limits()):
     async def model_list(request):
         return JSONResponse({"models": [
             {"name": m.name, "title": m.title, "versions": sorted(m.versions), "version": m.latest.number,
+             "labels": m.latest.labels,
              "signatures": {n: s.describe() for n, s in sorted(m.latest.signatures.items())}}
             for m in state.models.values()], "limits": dataclasses.asdict(limits)})
 

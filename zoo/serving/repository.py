@@ -5,6 +5,7 @@ A DIR is an export folder (``saved_model.pb`` in it: served as version 1) or a T
 folder whose numbered subfolders each hold one (every version is loaded; the highest is the default).
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,10 @@ from pathlib import Path
 # TF Serving's REST paths take a model name up to the first '/' or ':' (http_rest_api_handler.cc).
 MODEL_NAME = re.compile(r"[^/:\s=]+")
 SERVE_TAG = "serve"
+# Label names of the zoo classifier exports whose metrics.json has none: those made before zoo.tasks, all of
+# them IMDB's binary sentiment task, whose class ids are neg = 0, pos = 1 (zoo/data/imdb.py), the
+# `probabilities` columns their model cards document as "negative, positive".
+TASK_LABELS = {"imdb_sentiment": ["negative", "positive"]}
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Version:
     signatures: dict  # name -> Signature
     signature_defs: dict  # name -> SignatureDef as JSON, as TF Serving's metadata API gives it
     module: object = field(repr=False, default=None)  # keeps the loaded object (and its variables) alive
+    labels: list = None  # a zoo classifier's class names, in the order of its `probabilities` columns
 
 
 @dataclass
@@ -104,6 +110,22 @@ def signature_defs(path):
             for name, sig in graph.signature_def.items()}
 
 
+def recorded_labels(path):
+    """The class names a zoo classifier export records next to its SavedModel, in the order of its
+    ``probabilities`` columns: ``metrics.json``'s ``labels``, or those of its ``task`` (:data:`TASK_LABELS`);
+    None for any other folder (a SavedModel from elsewhere, a generator, a regressor, an unreadable file)."""
+    try:
+        metrics = json.loads((Path(path) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(metrics, dict):
+        return None
+    labels = metrics.get("labels", TASK_LABELS.get(metrics.get("task")))
+    if isinstance(labels, list) and len(labels) > 1 and all(isinstance(x, str) for x in labels):
+        return list(labels)
+    return None
+
+
 def load_version(number, path):
     import tensorflow as tf
 
@@ -121,7 +143,7 @@ def load_version(number, path):
     if not signatures:
         raise ValueError(f"{path} is a SavedModel without signatures: nothing to serve (export it with a "
                          "serving signature, as every zoo export has).")
-    return Version(number, Path(path), signatures, defs, module)
+    return Version(number, Path(path), signatures, defs, module, recorded_labels(path))
 
 
 def load(spec):

@@ -1,7 +1,9 @@
 // The page of `zoo serve`: one form per loaded model, built from its signatures (GET /zoo/models), that
 // calls TF Serving's REST API in the columnar format and shows the outputs: strings as text, numbers in
 // [0, 1] as bars, anything else as JSON. Nothing here knows a model's output names, so a model whose
-// signature changes (a classifier gaining `probabilities`) needs no change to the page.
+// signature changes (a classifier gaining `probabilities`) needs no change to the page. Bars are named by
+// the model's label names (GET /zoo/models gives those a zoo classifier records) when an output has exactly
+// that many values, else by their index.
 "use strict";
 
 // Starting values for scalar inputs the shipped models have; any other input starts at 0 or empty.
@@ -60,17 +62,19 @@ function readField(field, spec, name) {
   }
 }
 
-// One output value (the first example's, for a batched signature) as text, bars or JSON.
-function showOutput(name, spec, value, batched) {
+// One output value (the first example's, for a batched signature) as text, bars or JSON; `labels` (or
+// null) names the bars of an output with as many values.
+function showOutput(name, spec, value, batched, labels) {
   if (batched && Array.isArray(value)) value = value[0];
   const box = element("div", { class: "output", "data-output": name }, element("strong", {}, name));
   const numbers = [value].flat(Infinity);
   if (typeof value === "string") {
     box.append(element("pre", { class: "value" }, value));
   } else if (numbers.length > 0 && numbers.length <= 50 && numbers.every((x) => typeof x === "number" && x >= 0 && x <= 1)) {
+    const named = Array.isArray(labels) && labels.length === numbers.length;
     numbers.forEach((x, i) => {
       const fill = element("div", { class: "fill", style: `width: ${(100 * x).toFixed(1)}%` });
-      const label = numbers.length > 1 ? `${i}` : "";
+      const label = named ? labels[i] : numbers.length > 1 ? `${i}` : "";
       box.append(element("div", { class: "bar" }, element("span", { class: "name" }, label),
         element("div", { class: "track" }, fill), element("span", { class: "value" }, x.toFixed(4))));
     });
@@ -134,7 +138,8 @@ function signatureForm(model, name, signature) {
       const outputNames = Object.keys(signature.outputs);
       if (outputNames.length === 1) outputs = { [outputNames[0]]: outputs };
       for (const output of outputNames) {
-        result.append(showOutput(output, signature.outputs[output], outputs[output], signature.batched));
+        result.append(showOutput(output, signature.outputs[output], outputs[output], signature.batched,
+          model.labels));
       }
       result.dataset.state = "done";
     } catch (err) {
