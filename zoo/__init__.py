@@ -11,10 +11,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 __all__ = ["cells", "layers", "__version__"]
 
-# `zoo.cells` and `zoo.layers` import Keras, and with it TensorFlow (seconds): they load on first use, so
-# that `import zoo` and the `zoo` command's help and argument errors stay quick (issue 23). Their Keras
-# registrations (for loading `.keras` files) happen whenever Keras is loaded, before or after `import zoo`;
-# both packages import Keras before any module of theirs, so the hook never meets one half-imported.
+# `zoo.layers` and the cells' modules import Keras, and with it TensorFlow (seconds): they load on first use,
+# so that `import zoo` and the `zoo` command's help and argument errors stay quick (issue 23). Their Keras
+# registrations (for loading `.keras` files) happen whenever Keras is loaded, before or after `import zoo`.
 _KERAS_MODULES = ("cells", "layers")
 
 
@@ -26,5 +25,8 @@ def __getattr__(name):
 
 @wrapt.when_imported("keras")
 def _register_with_keras(keras):
-    for name in _KERAS_MODULES:
-        importlib.import_module(f"zoo.{name}")
+    base = importlib.import_module("zoo.cells.base")
+    if not hasattr(base, "ZooCell"):  # Keras is loading for zoo.cells.base itself, which every cell and layer
+        return  # needs: they register when first used
+    importlib.import_module("zoo.cells").load()
+    importlib.import_module("zoo.layers")  # imports Keras before any module of its own

@@ -58,8 +58,7 @@ from keras.src.losses.losses import LossFunctionWrapper
 
 from zoo.backend import require_tensorflow
 from zoo.files import run_lock
-
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from zoo.training import STRATEGIES
 
 TF_CONFIG_EXAMPLE = (
     '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'

@@ -5,11 +5,12 @@ Everything here works on an ``inference_model`` (``(ids, *states) -> (logits, *s
 the exported SavedModel's ``generate`` and ``score`` signatures.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from zoo.backend import require_tensorflow
-from zoo.models.generator import inference_model
+from zoo.models.generator import inference_model, reset_states
 
 MAX_LENGTH = 100_000  # longest continuation one call may ask for (guards against runaway loops)
 
@@ -271,3 +272,22 @@ __all__ = [
     "feed", "generate", "generate_ids", "mixture_nll", "mixture_weights", "sample", "score_ids", "stream_log_probs", "stream_nll",
     "zero_states",
 ]
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zero the carried state at the start of every epoch: each epoch reads the streams from the top."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_states(self.model)
+
+
+class StreamValidation(keras.callbacks.Callback):
+    """``val_loss``: nats per character of the whole validation split run through as one stream."""
+
+    def __init__(self, ids):
+        super().__init__()
+        self.ids = ids
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_loss"] = stream_nll(inference_model(self.model), self.ids)

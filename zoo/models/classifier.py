@@ -1,9 +1,8 @@
 """Many-to-one: a sequence of token ids in, one value out."""
 
-import keras
-
+# Keras and zoo.layers load when a model is built: `zoo train classifier --help` reads POOLINGS without
+# TensorFlow (issue 23).
 from zoo import cells
-from zoo.layers import MaskedPooling1D, Recurrent
 from zoo.validation import distinct_members, one_of, positive_int
 
 POOLINGS = ("last", "max", "mean")
@@ -60,6 +59,10 @@ def build_classifier(
         A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1), or (batch, num_classes)
         for the softmax head.
     """
+    import keras
+
+    from zoo.layers import MaskedPooling1D, Recurrent
+
     for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_layers", num_layers),
                        ("num_classes", num_classes)):
         positive_int(arg, value)
@@ -115,6 +118,8 @@ def build_ensemble(members, name="ensemble"):
     Returns:
         A ``keras.Model`` mapping int token ids (batch, time) to (batch, 1).
     """
+    import keras
+
     members = distinct_members("an ensemble", members)
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     mean = keras.layers.Average(name="mean")([member(token_ids) for member in members])

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from zoo import cells, distributed, export
-from zoo.data import files, registry, text
+# TensorFlow (and zoo modules that import it) load in the steps that use them: `zoo train classifier --help`
+# reads ClassifierConfig without it (issue 23).
+from zoo import cells
+from zoo.data import files, registry
 from zoo.models.classifier import POOLINGS, build_classifier
 from zoo.tasks.base import Data, Task, card_sections, data_section, option
 from zoo.validation import one_of, positive_int, rate
@@ -131,6 +132,8 @@ class Classifier(Task):
     report = ("test", "best_epoch", "seconds_per_epoch")
 
     def load(self, config, train_config, run_dir):
+        from zoo.data import text
+
         splits, names, head, info, unlabelled = dataset(config).load(config, train_config.seed)
         init = None
         if config.init_from:
@@ -175,7 +178,7 @@ class Classifier(Task):
         return ["accuracy"] if data.head in ("binary", "softmax") else ["mae"]
 
     def evaluate(self, config, train_config, model, data, history, run_dir, strategy):
-        from zoo import training
+        from zoo import distributed, training
 
         test = distributed.evaluate(model, data.batches["test"], strategy)
         best = training.epoch_summary(history, train_config.monitor)["best_epoch"]
@@ -194,6 +197,10 @@ class Classifier(Task):
         }
 
     def export(self, config, train_config, model, data, metrics, export_dir, files):
+        import tensorflow as tf
+
+        from zoo import export
+
         empty = model(export.text_to_ids(data.vectorizer, tf.constant([""]), data.max_length), training=False)
         if data.head == "binary":
             metrics["empty_text_probability"] = float(empty[0, 0])
@@ -210,6 +217,8 @@ class Classifier(Task):
             "label" in serving.structured_outputs or "value" in serving.structured_outputs)
 
     def predict(self, signatures, texts, options):
+        import tensorflow as tf
+
         out = signatures["serving_default"](text=tf.constant(texts, tf.string))
         for i, text_ in enumerate(texts):
             preview = text_ if len(text_) <= 60 else text_[:57] + "..."
@@ -306,6 +315,8 @@ def _outputs(head, labels):
 def model_card(config, train_config, metrics, export_dir):
     """The export's README: the sections of a user's data, or those its named dataset replaces them with
     (title, intro, use, results, data, data_note, reproduce, limits); every figure from ``metrics``."""
+    from zoo import export
+
     path = Path(export_dir).as_posix()
     name = Path(config.data).name
     head = metrics.get("head", "binary")  # recorded since zoo.tasks; the exports before are binary

@@ -15,13 +15,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from zoo import cells, export, generation
+# TensorFlow, Keras and the zoo modules that import them load in the steps that use them: `zoo train generator
+# --help` reads GeneratorConfig without them (issue 23).
+from zoo import cells
 from zoo.data import files, registry, shakespeare
-from zoo.models import generator as models
 from zoo.tasks.base import Data, Task, card_sections, data_section, option
 from zoo.validation import one_of, positive_int, rate
 
@@ -59,6 +58,8 @@ class GeneratorConfig:
     export_dir: str = option("", "where the SavedModel goes (default <run_dir>/export; unconditional only)")
 
     def __post_init__(self):
+        from zoo.models import generator as models
+
         one_of("cell", self.cell, cells.names())
         one_of("input_mode", self.input_mode, models.INPUT_MODES)
         one_of("condition", self.condition, CONDITIONS)
@@ -75,27 +76,10 @@ class GeneratorConfig:
                     shortcut=self.shortcut)
 
 
-class _ResetStates(keras.callbacks.Callback):
-    """Zero the carried state at the start of every epoch: each epoch reads the streams from the top."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        models.reset_states(self.model)
-
-
-class _StreamValidation(keras.callbacks.Callback):
-    """``val_loss``: nats per character of the whole validation split run through as one stream."""
-
-    def __init__(self, ids):
-        super().__init__()
-        self.ids = ids
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["val_loss"] = generation.stream_nll(models.inference_model(self.model), self.ids)
-
-
 def build(config, vocabulary, batch_size, num_classes=None, name=None):
     """The training model: stateful over ``batch_size`` streams, or conditioned on ``num_classes`` speakers."""
+    from zoo.models import generator as models
+
     if num_classes is None:
         return models.build_generator(batch_size=batch_size, stateful=True, name=name or "shakespeare_char",
                                       **config.model_options(len(vocabulary)))
@@ -123,6 +107,8 @@ def dataset(config):
 
 
 def _loss():
+    import keras
+
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
@@ -146,6 +132,8 @@ class Generator(Task):
         return config, train_config
 
     def load(self, config, train_config, run_dir):
+        import tensorflow as tf
+
         text, info = dataset(config).load(config, train_config.seed)
         vocabulary = shakespeare.CharVocabulary.from_text(text["train"])
         Path(run_dir).mkdir(parents=True, exist_ok=True)
@@ -180,11 +168,16 @@ class Generator(Task):
         return _loss()
 
     def callbacks(self, config, data):
+        from zoo.generation import ResetStates, StreamValidation
+
         if config.condition == "speaker":
             return []
-        return [_ResetStates(), _StreamValidation(data.vocabulary.encode(data.text["validation"]))]
+        return [ResetStates(), StreamValidation(data.vocabulary.encode(data.text["validation"]))]
 
     def evaluate(self, config, train_config, model, data, history, run_dir, strategy):
+        from zoo import generation
+        from zoo.models import generator as models
+
         vocabulary, text = data.vocabulary, data.text
         common = {"vocabulary": len(vocabulary)}
         if config.condition == "speaker":
@@ -227,6 +220,9 @@ class Generator(Task):
         return metrics
 
     def export(self, config, train_config, model, data, metrics, export_dir, files):
+        from zoo import export
+        from zoo.models import generator as models
+
         if config.condition == "speaker":
             return False
         export.export_char_generator(models.inference_model(model), data.vocabulary.chars, export_dir,
@@ -240,6 +236,8 @@ class Generator(Task):
         return "generate" in signatures
 
     def predict(self, signatures, texts, options):
+        import tensorflow as tf
+
         for k, prompt in enumerate(texts):
             out = signatures["generate"](prompt=tf.constant(prompt), length=tf.constant(options.length, tf.int32),
                                          temperature=tf.constant(options.temperature, tf.float32),
@@ -266,6 +264,8 @@ def speaker_data(text, speakers, max_speech):
 
 
 def _speech_dataset(vocabulary, ids, speeches, batch_size, shuffle, seed):
+    import tensorflow as tf
+
     longest = max(len(s) for s in speeches) + 1
     padded = np.zeros((len(speeches), longest), np.int32)
     for row, speech in enumerate(speeches):
@@ -293,6 +293,8 @@ def _other_speakers_loss(model, vocabulary, ids, speeches, split, speakers, trai
 def card_use(vocabulary, mixture=False, path="saved_models/shakespeare_char", prompt="ROMEO:\n",
              example="To be, or not to be"):
     """The model card's "Use" section: loading, both signatures, and their inputs and outputs."""
+    from zoo import generation
+
     scaled = "the mixture's log-probabilities" if mixture else "the logits"
     shortcut = ('`zoo generate "ROMEO:" --length 200 --temperature 0.8 --seed 0`' if path == "saved_models/shakespeare_char"
                 else f'`zoo predict {path} {json.dumps(prompt.rstrip(chr(10)) or "The")} --length 200`')
@@ -319,6 +321,8 @@ Or {shortcut}.
 def model_card(config, train_config, metrics, export_dir):
     """The exported model's README: the sections of a user's text, or those its named dataset replaces
     them with (title, intro, use, results, data, limits); every figure taken from ``metrics``."""
+    from zoo import export
+
     shortcut = (
         f" over [h_t; x_t], the last layer's output beside the {config.input_mode} input character (shortcut "
         "connections from the input to the output layer)"

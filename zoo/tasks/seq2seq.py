@@ -14,11 +14,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from zoo import cells, decoding, distributed, export
-from zoo.data import Style, files, registry, text, translation
-from zoo.models import seq2seq as models
+# TensorFlow and the zoo modules that import it load in the functions that use them: `zoo train seq2seq
+# --help` reads Seq2SeqConfig without it (issue 23).
+from zoo import cells
+from zoo.data import Style, files, registry
 from zoo.tasks.base import Data, Task, card_sections, data_section, option
 from zoo.validation import one_of, positive_int, rate
 
@@ -79,6 +79,8 @@ class Seq2SeqConfig:
     @property
     def style(self):
         """How the texts become tokens and back: the named dataset's :class:`zoo.data.Style`, else by --tokens."""
+        from zoo.data import translation
+
         return dataset(self).style or Style(self.tokens, translation.detokenize_plain if self.tokens == "word" else None)
 
     def model_options(self, source_vocab_size, target_vocab_size):
@@ -123,6 +125,8 @@ def load_data(config, seed):
 
 def make_vectorizers(config, train_pairs, run_dir):
     """Source and target vectorizers, adapted on training pairs once and reused when a run resumes."""
+    from zoo.data import text
+
     saved = Path(run_dir) / "vocabulary.json"
     specs = config.style.specs
     if saved.exists():
@@ -145,6 +149,8 @@ def _fixed_vectorizer(vocabulary, standardize, split, name):
 
 def encode(vectorizers, pairs, max_length, drop_long=False):
     """``(source ids, target ids)`` arrays; with ``drop_long``, pairs over ``max_length`` tokens are left out."""
+    from zoo.data import text
+
     source = text.vectorize(vectorizers["source"], pairs.source, max_length + 1)
     target = text.encode_targets(vectorizers["target"], pairs.target, max_length + 1)
     if drop_long:
@@ -154,6 +160,8 @@ def encode(vectorizers, pairs, max_length, drop_long=False):
 
 
 def build(config, vectorizers):
+    from zoo.models import seq2seq as models
+
     return models.build_seq2seq(**config.model_options(vectorizers["source"].vocabulary_size(),
                                                        vectorizers["target"].vocabulary_size()),
                                 name=dataset(config).keras_name(config))
@@ -163,12 +171,21 @@ class Translator:
     """Raw source texts -> target texts with a trained model (the Python twin of the exported signature)."""
 
     def __init__(self, model, vectorizers, style, max_length=100):
+        import tensorflow as tf
+
+        from zoo.models import seq2seq as models
+
         self.encoder, self.decoder = models.encoder_model(model), models.decoder_model(model)
         self.vectorizers, self.style, self.max_length = vectorizers, style, max_length
         self.vocabulary = tf.constant([""] + [str(t) for t in vectorizers["target"].get_vocabulary()[1:]])
         self._decode = {}
 
     def ids(self, texts, beam_width=1, length_penalty=0.0):
+        import tensorflow as tf
+
+        from zoo import decoding, export
+        from zoo.data import text
+
         source = export.text_to_ids(self.vectorizers["source"], tf.constant(list(texts)), self.max_length)
         if beam_width not in self._decode:
             self._decode[beam_width] = tf.function(
@@ -179,6 +196,8 @@ class Translator:
         return self._decode[beam_width](source, tf.constant(length_penalty, tf.float32))
 
     def __call__(self, texts, beam_width=1, length_penalty=0.0, batch_size=256):
+        from zoo import decoding
+
         out = []
         for start in range(0, len(texts), batch_size):
             ids = self.ids(texts[start : start + batch_size], beam_width, length_penalty)
@@ -232,6 +251,11 @@ def evaluate(translator, pairs, beam_width, length_penalty):
 
 def attention_map(translator, sentence, path, title):
     """Translate ``sentence`` greedily and draw where each output token attended; None without attention."""
+    import tensorflow as tf
+
+    from zoo import export
+    from zoo.data import text
+
     model_has_attention = any(layer.name == "attention" for layer in translator.decoder.layers)
     if not model_has_attention:
         return None
@@ -265,6 +289,8 @@ class Seq2Seq(Task):
         return resolve(config), train_config
 
     def load(self, config, train_config, run_dir):
+        from zoo.data import text
+
         splits, info = load_data(config, train_config.seed)
         vectorizers = make_vectorizers(config, splits["train"], run_dir)
         batches = {
@@ -278,12 +304,18 @@ class Seq2Seq(Task):
         return build(config, data.vectorizers)
 
     def loss(self, config, data):
+        from zoo.models import seq2seq as models
+
         return models.loss()
 
     def metrics(self, config, data):
+        from zoo.models import seq2seq as models
+
         return [models.MaskedAccuracy()]
 
     def evaluate(self, config, train_config, model, data, history, run_dir, strategy):
+        from zoo import distributed
+
         if not distributed.is_chief(strategy):  # decoding needs no other worker: the chief evaluates alone
             return {}
         translator = Translator(model, data.vectorizers, config.style)
@@ -301,6 +333,8 @@ class Seq2Seq(Task):
         return metrics
 
     def export(self, config, train_config, model, data, metrics, export_dir, files):
+        from zoo import export
+
         translator = Translator(model, data.vectorizers, config.style)
         style = config.style
         export.export_seq2seq(
@@ -318,6 +352,8 @@ class Seq2Seq(Task):
                 and len(serving.structured_outputs) == 1)
 
     def predict(self, signatures, texts, options):
+        import tensorflow as tf
+
         (outputs,) = signatures["serving_default"](text=tf.constant(texts, tf.string)).values()
         for output in outputs.numpy():
             print(output.decode("utf-8"))
@@ -347,6 +383,8 @@ scores every pair on its own. sacreBLEU signature: `{metrics["bleu_signature"]}`
 
 def model_card(config, train_config, metrics, export_dir):
     """The exported model's README, every figure taken from ``metrics``."""
+    from zoo import export
+
     style = config.style
     signature, output = style.signatures[0], style.output
     name = Path(config.data).name
