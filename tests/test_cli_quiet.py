@@ -46,7 +46,8 @@ def test_argument_errors_need_no_tensorflow(argv, says):
 
 
 def test_import_zoo_loads_no_keras_until_used():
-    code = "import sys, zoo; assert 'keras' not in sys.modules; zoo.cells.names(); assert 'keras' in sys.modules"
+    code = ("import sys, zoo; assert 'keras' not in sys.modules; zoo.cells.names(); assert 'keras' not in sys.modules; "
+            "zoo.cells.get('gru', units=2); assert 'keras' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
