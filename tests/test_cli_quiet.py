@@ -1,6 +1,7 @@
 """The `zoo` command answers quickly and quietly (issue 23): help and argument errors without TensorFlow,
 no library log lines, one line offline or on Ctrl-C."""
 
+import argparse
 import os
 import socket
 import subprocess
@@ -24,8 +25,20 @@ def zoo_without_tensorflow(*argv):
                           timeout=60, cwd=ROOT)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["ensemble", "--help"], ["generate", "--help"],
-                                  ["translate", "--help"], ["predict", "sentiment", "--help"], ["serve", "--help"]],
+def _commands(parser, prefix=()):
+    """Every command and sub-command of ``parser`` (``("train", "classifier")``, ...), read from its subparsers."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _commands(sub, (*prefix, name))
+
+
+# `zoo` and every command and sub-command the real parser has, so that a new one is held to it too.
+COMMANDS = [(), *_commands(cli.build_parser())]
+
+
+@pytest.mark.parametrize("argv", [[*command, "--help"] for command in COMMANDS] + [["predict", "sentiment", "--help"]],
                          ids=" ".join)
 def test_help_needs_no_tensorflow(argv):
     run = zoo_without_tensorflow(*argv)
@@ -39,7 +52,10 @@ def test_version_needs_no_tensorflow():
 
 @pytest.mark.parametrize("argv, says", [(["generate", "--length", "x"], "invalid int value: 'x'"),
                                         (["train", "tree"], "invalid choice: 'tree'"),
-                                        (["cells", "--units"], "expected one argument")], ids=" ".join)
+                                        (["cells", "--units"], "expected one argument"),
+                                        (["train", "classifier", "--units", "-3"], "`units` must be a positive integer"),
+                                        (["train", "seq2seq", "--cell", "tree"], "`cell` must be one of"),
+                                        (["report", "--budget", "huge"], "invalid choice: 'huge'")], ids=" ".join)
 def test_argument_errors_need_no_tensorflow(argv, says):
     run = zoo_without_tensorflow(*argv)
     assert run.returncode == 2 and says in run.stderr and "Traceback" not in run.stderr

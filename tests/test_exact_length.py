@@ -85,7 +85,9 @@ def test_a_fixed_embedding_is_not_trained():
 def test_punctuation_marks_are_tokens():
     import tensorflow as tf
 
-    out = xl.standardize_with_punctuation(tf.constant(["Great film!<br />Really... don't"])).numpy()[0].decode()
+    from zoo.data.text import standardize_with_punctuation
+
+    out = standardize_with_punctuation(tf.constant(["Great film!<br />Really... don't"])).numpy()[0].decode()
     assert out.split() == ["great", "film", "!", "really", ".", ".", ".", "don't"]
 
 

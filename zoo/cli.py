@@ -2,10 +2,8 @@
 `translate`, `serve` and `report`."""
 
 import argparse
-import ast
 import dataclasses
 import importlib
-import importlib.util
 import itertools
 import re
 import sys
@@ -287,9 +285,7 @@ def _serve(args):
 
 
 class _LazyParser(argparse.ArgumentParser):
-    """A subcommand's parser whose flags come from a module imported only when that subcommand is used:
-    task modules import TensorFlow, which `zoo --help` and `zoo train --help` should not wait for.
-    ``setup(parser)`` adds them."""
+    """A subcommand's parser whose flags are added (``setup(parser)``) only when that subcommand is used."""
 
     def __init__(self, *args, setup=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -328,16 +324,15 @@ def _add_texts(parser, help):
 
 
 def _summary(module):
-    """The first paragraph of a module's docstring, read from its source without importing it."""
-    source = Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8")
-    return ast.get_docstring(ast.parse(source)).partition("\n\n")[0].strip()
+    """The first paragraph of a module's docstring (task modules import TensorFlow only when they train)."""
+    return importlib.import_module(module).__doc__.partition("\n\n")[0].strip()
 
 
 
 
 def build_parser():
-    """The ``zoo`` command's parser. Building it imports no TensorFlow (a task's module loads when the
-    command names that task)."""
+    """The ``zoo`` command's parser. Building it imports no TensorFlow: the task modules it reads import it
+    only when they train (issue 23)."""
     parser = argparse.ArgumentParser(
         prog="zoo",
         description="A Keras 3 model zoo of recurrent sequence architectures (Elman, peephole LSTM, GRU).",
@@ -352,7 +347,7 @@ def build_parser():
     cells.add_argument("--input-dim", type=int, default=3, help="input size to show the weight shapes for (default 3)")
     cells.set_defaults(func=_cells)
 
-    from zoo import tasks  # the registry only: no TensorFlow
+    from zoo import tasks  # no TensorFlow
 
     train = sub.add_parser("train", help="train a task's model on your data or a named dataset (resumable; see "
                            "`zoo train TASK --help`)")

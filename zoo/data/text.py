@@ -25,6 +25,16 @@ def standardize_text(text):
     return tf.strings.regex_replace(text, r"[^\p{L}\p{N}' ]", " ")
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+def standardize_with_punctuation(text):
+    """``standardize_text`` that keeps each punctuation mark as a token of its own:
+    ``"Great film!<br />Really."`` -> the tokens ``great film ! really .``."""
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    text = tf.strings.lower(text, encoding="utf-8")
+    return tf.strings.regex_replace(text, r"([^\p{L}\p{N}'\s])", " \\1 ")
+
+
 def make_vectorizer(texts, vocab_size, batch_size=1024):
     """A ``TextVectorization`` (ids: 0 padding, 1 out of vocabulary) adapted on ``texts`` only."""
     vectorizer = keras.layers.TextVectorization(

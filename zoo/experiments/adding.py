@@ -4,12 +4,13 @@ import dataclasses
 
 import numpy as np
 
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
 from zoo import training
 from zoo.cells.spec import slug
 from zoo.data import synthetic
 from zoo.experiments.points import TEST_SEED
 from zoo.experiments.report import findings, fmt, group
-from zoo.models.synthetic import sequence_regressor
 
 NAME = "adding"
 PART = "Grammars and long-range tasks"
@@ -41,6 +42,8 @@ NOTES = {"full": "The adding problem has **one seed** and 4,000 steps, so a cell
 
 def train_adding(settings, cell, length, seed):
     """Adam (clipnorm 1) on fresh batches; test MSE every ``eval_every`` steps on fixed test sequences."""
+    from zoo.models.synthetic import sequence_regressor
+
     training.seed_everything(seed)
     model = sequence_regressor(cell, settings.units, 2)
     config = training.TrainConfig(learning_rate=settings.learning_rate, batch_size=settings.batch_size, seed=seed)

@@ -12,19 +12,19 @@ With so few long reviews a model trained from scratch may stay near chance, so e
 embedding learned from scratch (``learned``) and with fixed word2vec vectors learned from the training and
 unlabelled reviews (``word2vec``, ``zoo.embeddings``; labels never used).
 
-Tokens are words *and punctuation marks* (:func:`standardize_with_punctuation`), the "simple word/punctuation
-count" of issue 26: the zoo's usual standardization drops punctuation, and then only 57 of the 22,486 training
-reviews (44 of the 25,000 test reviews) reach 1,000 tokens.
+Tokens are words *and punctuation marks* (:func:`zoo.data.text.standardize_with_punctuation`), the "simple
+word/punctuation count" of issue 26: the zoo's usual standardization drops punctuation, and then only 57 of the
+22,486 training reviews (44 of the 25,000 test reviews) reach 1,000 tokens.
 """
 
 import dataclasses
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
 from zoo.experiments.points import jsonable, point_settings
 
 NAME = "exact_length"
@@ -33,16 +33,6 @@ TITLE = "Exact-length reviews: the notes' protocol, no padding, no mask"
 PROTOCOLS = ("strict", "per_length")
 EMBEDDINGS = ("word2vec", "learned")
 SIDES = ("start", "end")
-
-
-@keras.saving.register_keras_serializable(package="zoo")
-def standardize_with_punctuation(text):
-    """``zoo.data.text.standardize_text`` that keeps each punctuation mark as a token of its own:
-    ``"Great film!<br />Really."`` -> the tokens ``great film ! really .``."""
-    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-    text = tf.strings.lower(text, encoding="utf-8")
-    return tf.strings.regex_replace(text, r"([^\p{L}\p{N}'\s])", " \\1 ")
 
 
 def exact_length(sequences, length, side="start"):
@@ -150,6 +140,8 @@ def protocol_data(prepared, settings, protocol, length, side):
 
 def batches(ids, labels, batch_size, shuffle=False, seed=0):
     """Batches of ``(ids, labels)``: all of one length, so no mask is needed or made."""
+    import tensorflow as tf
+
     data = tf.data.Dataset.from_tensor_slices((np.asarray(ids, np.int32), np.asarray(labels, np.float32)))
     if shuffle:
         data = data.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
@@ -159,6 +151,8 @@ def batches(ids, labels, batch_size, shuffle=False, seed=0):
 def unmasked_classifier(cell, vocab_size, embedding_dim, units, embedding=None, name="classifier"):
     """Token ids (batch, time) -> Embedding (no mask: id 0 is an ordinary row) -> ``Recurrent`` (last step)
     -> sigmoid. ``embedding``: a fixed (vocab_size, embedding_dim) matrix, or None to learn one."""
+    import keras
+
     from zoo import cells
     from zoo.layers import Recurrent
 
@@ -188,6 +182,10 @@ def prepare(reviews, settings, cache_dir=None):
     ``texts`` and ``labels``) with a vectorizer adapted on the training texts, and learn word2vec vectors from
     the training and unlabelled texts when ``settings.embeddings`` asks for them. ``cache_dir``: where the
     word2vec matrix is kept, so a resumed run does not learn it again."""
+    import keras
+    import tensorflow as tf
+
+    from zoo.data.text import standardize_with_punctuation
     from zoo.experiments.reviews import token_ids
 
     vectorizer = keras.layers.TextVectorization(max_tokens=settings.vocab_size,
@@ -289,6 +287,8 @@ def gradient_curves(prepared, settings, embedding, cell, work_dir):
     """``mean_i ||d loss_i / d x_t||`` by distance from the end (index 0 = the last step) over up to
     ``gradient_batch`` strict test reviews cut to their last ``gradient_length`` tokens, for the untrained
     classifier and for the strict-protocol model of that length (end kept, seed 0, trained if not yet)."""
+    import keras
+
     from zoo import analysis, training
 
     length = settings.gradient_length

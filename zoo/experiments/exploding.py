@@ -5,15 +5,14 @@ per-step gradient norms of that cell at initialisation (Pascanu et al. 2013).
 
 import dataclasses
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from zoo import analysis, training
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
+from zoo import training
 from zoo.data import synthetic
 from zoo.experiments.points import TEST_SEED
 from zoo.experiments.report import change, findings, sci
-from zoo.models.synthetic import sequence_regressor
 
 NAME = "exploding"
 PART = "Gradients through time"
@@ -40,11 +39,12 @@ class ExplodingSettings:
 BUDGETS = {"quick": ExplodingSettings(steps=200), "full": ExplodingSettings()}
 NOTES = {}
 
-MSE = keras.losses.MeanSquaredError(reduction=None)
-
-
 
 def _elman(settings, gain):
+    import keras
+
+    from zoo.models.synthetic import sequence_regressor
+
     training.seed_everything(settings.seed)
     return sequence_regressor("elman", settings.units, 2, recurrent_initializer=keras.initializers.Orthogonal(gain))
 
@@ -54,6 +54,10 @@ def train_exploding(settings, clipnorm):
     """SGD on the adding problem, one fresh batch per step; per step the loss, the global norm of the
     gradient before clipping, and ||U||_F after the update. ``clipnorm`` 0: no clipping (Keras' ``clipnorm``
     clips each variable's gradient, as ``zoo.training`` does)."""
+    import keras
+    import tensorflow as tf
+
+    mse = keras.losses.MeanSquaredError(reduction=None)
     model = _elman(settings, settings.gain)
     optimizer = keras.optimizers.SGD(settings.learning_rate, clipnorm=clipnorm or None)
     recurrent_kernel = model.get_layer("recurrent").cell.recurrent_kernel
@@ -62,7 +66,7 @@ def train_exploding(settings, clipnorm):
     @tf.function
     def step(xb, yb):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(MSE(yb, model(xb, training=True)))
+            loss = tf.reduce_mean(mse(yb, model(xb, training=True)))
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss, tf.linalg.global_norm(grads), tf.norm(recurrent_kernel)
@@ -84,10 +88,15 @@ def train_exploding(settings, clipnorm):
 
 def through_time_at_init(settings):
     """Gradient norms by distance from the end for the Elman regressor at Orthogonal(1) and (gain)."""
+    import keras
+
+    from zoo import analysis
+
+    mse = keras.losses.MeanSquaredError(reduction=None)
     x, y = synthetic.adding_problem(64, settings.through_time_length, seed=TEST_SEED)
     return {
         "gains": [1.0, settings.gain],
-        "norms": [[float(v) for v in analysis.gradient_norms(_elman(settings, g), x, y, MSE)[::-1]]
+        "norms": [[float(v) for v in analysis.gradient_norms(_elman(settings, g), x, y, mse)[::-1]]
                   for g in (1.0, settings.gain)],
     }
 

@@ -5,10 +5,10 @@ over a batch of long test reviews, for the untrained classifier of ``seq_length`
 
 import dataclasses
 
-import keras
 import numpy as np
 
-from zoo import analysis
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
 from zoo.experiments import seq_length
 from zoo.experiments.points import point_settings
 from zoo.experiments.report import change, decades, findings, fmt_decades, sci
@@ -32,9 +32,6 @@ class GradientSettings:
 BUDGETS = {"quick": GradientSettings(length=100, batch=32), "full": GradientSettings(length=500, batch=64)}
 NOTES = {}
 
-BCE = keras.losses.BinaryCrossentropy(reduction=None)
-
-
 def long_review_batch(prepared, length, batch, seed=0):
     """Up to ``batch`` test reviews of at least ``length`` tokens (chosen with ``seed``), each cut to its last
     ``length``: ``(ids (n, length), labels (n, 1))``, no padding."""
@@ -57,15 +54,20 @@ def points(settings):
 
 
 def compute(settings, ctx, cell):
+    import keras
+
+    from zoo import analysis
+
+    bce = keras.losses.BinaryCrossentropy(reduction=None)
     prepared = seq_length.prepared(ctx)
     classifier = ctx.budget["seq_length"]
     ids, labels = long_review_batch(prepared, settings.length, settings.batch, settings.seed)
     untrained = seq_length.classifier(prepared, classifier, cell, settings.seed)
-    before = analysis.gradient_norms(untrained, ids, labels, BCE)
+    before = analysis.gradient_norms(untrained, ids, labels, bce)
     run_dir = seq_length.imdb_run_dir(ctx.work_dir, cell, "end", settings.length, settings.seed)
     trained, _ = seq_length.train_classifier(prepared, classifier, cell, settings.length, "end", settings.seed,
                                              run_dir)
-    after = analysis.gradient_norms(trained, ids, labels, BCE)
+    after = analysis.gradient_norms(trained, ids, labels, bce)
     return {
         "cell": cell, "length": settings.length, "reviews": len(ids),
         "untrained": [float(v) for v in before[::-1]], "trained": [float(v) for v in after[::-1]],

@@ -5,12 +5,13 @@ import dataclasses
 
 import numpy as np
 
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
 from zoo import training
 from zoo.cells.spec import slug
 from zoo.data import synthetic
 from zoo.experiments.points import TEST_SEED
 from zoo.experiments.report import findings, group
-from zoo.models.synthetic import symbol_predictor
 from zoo.validation import one_of
 
 NAME = "grammars"
@@ -69,6 +70,8 @@ def _trimmed(*arrays, mask):
 
 def train_grammar(settings, cell, grammar, seed):
     """Train on fresh strings, evaluating every ``settings.every``; stop at the first perfect evaluation."""
+    from zoo.models.synthetic import symbol_predictor
+
     embedded = one_of("grammar", grammar, GRAMMARS) == "embedded_reber"
     training.seed_everything(seed)
     model = symbol_predictor(cell, settings.units)

@@ -3,13 +3,15 @@
 import dataclasses
 
 import numpy as np
-import tensorflow as tf
 
-from zoo.data import text
+# TensorFlow and Keras load in the functions that use them: `zoo report --help` lists the experiments
+# without them (issue 23).
 
 
 def token_ids(vectorizer, texts, chunk=1024):
     """Every token id of each text (no truncation), as a list of int32 arrays."""
+    import tensorflow as tf
+
     out = []
     for start in range(0, len(texts), chunk):
         ids = vectorizer(tf.constant(list(texts[start : start + chunk]))).numpy()
@@ -38,6 +40,8 @@ def prepare_text(reviews, settings, seed=0):
     """Subsample ``reviews`` (``{"train", "validation", "test"}`` of ``zoo.data.imdb.Reviews``, or anything with
     ``texts``, ``labels`` and ``take``) as ``settings`` asks, adapt the vectorizer on the training texts only and
     tokenize every split. The same ``seed`` gives every point the same data."""
+    from zoo.data import text
+
     rng = np.random.default_rng(seed)
     picked = {}
     for split, n in (("train", settings.train_reviews), ("validation", settings.validation_reviews),

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
 from zoo import training
 from zoo.cells.spec import parse_cell, slug
-from zoo.data import text
 from zoo.experiments.points import jsonable, point_settings
 from zoo.experiments.report import fmt, group, mean_std, seeds_word
 from zoo.experiments.reviews import prepare_text
@@ -106,6 +107,8 @@ def classifier(prepared, settings, cell, seed):
 def train_classifier(prepared, settings, cell, length, side, seed, run_dir):
     """The classifier of ``cell`` trained on reviews cut to ``length`` tokens (``side`` kept) in ``run_dir``
     (resumed, or loaded at once if finished). Returns ``(model, batches)``: batches per split."""
+    from zoo.data import text
+
     run_dir = Path(run_dir)
     config = training.TrainConfig(
         epochs=settings.epochs, batch_size=settings.batch_size, learning_rate=settings.learning_rate,

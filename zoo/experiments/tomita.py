@@ -6,13 +6,14 @@ import dataclasses
 
 import numpy as np
 
+# TensorFlow, Keras and the zoo modules that import them load in the functions that use them: `zoo report
+# --help` lists the experiments without them (issue 23).
 from zoo import training
 from zoo.cells.spec import slug
 from zoo.data import synthetic
 from zoo.experiments.grammars import _solved_words, first_solved, grammar_success
 from zoo.experiments.points import TEST_SEED
 from zoo.experiments.report import findings, group, known_mean, mean_std
-from zoo.models.synthetic import string_classifier
 
 NAME = "tomita"
 PART = "Grammars and long-range tasks"
@@ -60,6 +61,8 @@ def train_tomita(settings, cell, grammar, seed):
     over the longer ones]`` (None for a subset with no string); the result's accuracies are the last evaluation's,
     and ``sequences`` the strings seen at the first perfect one (None if none was).
     """
+    from zoo.models.synthetic import string_classifier
+
     training.seed_everything(seed)
     model = string_classifier(cell, settings.units)
     config = training.TrainConfig(learning_rate=settings.learning_rate, batch_size=settings.batch_size, seed=seed)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import export, generation, training
-from zoo.backend import require_tensorflow
+# TensorFlow and the zoo modules that import it load in the functions that use them: `zoo ensemble generator
+# --help` answers without it (issue 23).
+from zoo import training
 from zoo.data import describe_source, shakespeare
-from zoo.models import generator as models
 from zoo.data.shakespeare import DATASET, card_data, card_limits
 from zoo.tasks.generator import GeneratorConfig, build, card_use
 from zoo.tasks.runs import (
@@ -63,6 +63,10 @@ def ensemble(run_dirs, run_dir="runs/shakespeare_ensemble", export_dir="", data_
              command=None):
     """Load, weigh, score and export the mixture of ``run_dirs``' models; returns the metrics dict (also
     written to ``run_dir/metrics.json``). ``temperatures``: also fit one softmax temperature per member."""
+    from zoo import export, generation
+    from zoo.backend import require_tensorflow
+    from zoo.models import generator as models
+
     require_tensorflow("zoo ensemble generator")
     started = time.time()
     run_dirs = member_folders(run_dirs)
@@ -164,6 +168,8 @@ def _check_reproduced(run_dir, recorded, measured, tolerance=1e-4):
 
 def model_card(configs, metrics):
     """The exported mixture's README, every figure taken from ``metrics``."""
+    from zoo import export
+
     scaled = metrics["temperatures"] is not None
     rows = "\n".join(
         f"| `{m['cell']}` | {m['num_layers']} x {m['units']} | {m['parameters']:,} | {m['weight']:.3f} "

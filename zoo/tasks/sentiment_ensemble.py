@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from zoo import export, training
-from zoo.backend import require_tensorflow
-from zoo.data import describe_source, imdb, text
+# TensorFlow and the zoo modules that import it load in the functions that use them: `zoo ensemble sentiment
+# --help` answers without it (issue 23).
+from zoo import training
+from zoo.data import describe_source, imdb
 from zoo.models.classifier import build_ensemble
 from zoo.tasks.runs import (
     add_member_arguments, check_same_data, dataclass_from, member_folders, member_summary, read_finished,
@@ -64,6 +64,10 @@ def check_compatible(run_dirs, runs):
 
 def probabilities(model, token_ids, max_length, chunk=64):
     """The model's probability for each row of ``token_ids`` (n, time), in order, XLA-compiled."""
+    import tensorflow as tf
+
+    from zoo import export
+
     core = tf.function(lambda ids: model(ids, training=False), jit_compile=True)
     return export.classify_ids(core, tf.constant(token_ids, tf.int32), max_length, chunk=chunk).numpy()
 
@@ -78,6 +82,12 @@ def score(probability, labels):
 def ensemble(run_dirs, run_dir="runs/imdb_ensemble", export_dir="", data_dir="", command=None):
     """Load, score and export the mean of ``run_dirs``' models; returns the metrics dict (also written
     to ``run_dir/metrics.json``)."""
+    import tensorflow as tf
+
+    from zoo import export
+    from zoo.backend import require_tensorflow
+    from zoo.data import text
+
     require_tensorflow("zoo ensemble sentiment")
     started = time.time()
     run_dirs = member_folders(run_dirs)
@@ -168,6 +178,8 @@ def _check_reproduced(run_dir, recorded, measured, examples):
 
 def _exported_difference(export_dir, texts, expected, batch=64):
     """Largest |exported SavedModel - ensemble| probability over ``texts``, served as raw text."""
+    import tensorflow as tf
+
     serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
     served = np.concatenate([
         serve(text=tf.constant(texts[i : i + batch]))["probability"].numpy() for i in range(0, len(texts), batch)
@@ -181,6 +193,8 @@ def from_arguments(args):
 
 def model_card(configs, metrics, export_dir):
     """The exported ensemble's README, every figure taken from ``metrics``."""
+    from zoo import export
+
     first = configs[0]
     rows = "\n".join(
         f"| `{m['cell']}` | {'bidirectional ' if c.bidirectional else ''}{c.num_layers} x {c.units}, {c.pooling} pooling "
