@@ -55,6 +55,8 @@ def test_version_needs_no_tensorflow():
                                         (["cells", "--units"], "expected one argument"),
                                         (["train", "classifier", "--units", "-3"], "`units` must be a positive integer"),
                                         (["train", "seq2seq", "--cell", "tree"], "`cell` must be one of"),
+                                        (["train", "generator", "--units", "-3"], "`units` must be a positive integer"),
+                                        (["train", "generator", "--input-mode", "bits"], "`input_mode` must be one of"),
                                         (["report", "--budget", "huge"], "invalid choice: 'huge'")], ids=" ".join)
 def test_argument_errors_need_no_tensorflow(argv, says):
     run = zoo_without_tensorflow(*argv)

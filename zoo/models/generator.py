@@ -32,9 +32,8 @@ from keras import ops, tree
 
 from zoo import cells
 from zoo.layers import OneHot, Recurrent
+from zoo.models import INPUT_MODES
 from zoo.validation import distinct_members, one_of, positive_int, rate
-
-INPUT_MODES = ("embedding", "onehot")
 
 
 def _body(cell, vocab_size, embedding_dim, units, num_layers, dropout, input_mode, stateful, shortcut, cell_kwargs):

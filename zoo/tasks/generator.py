@@ -58,10 +58,10 @@ class GeneratorConfig:
     export_dir: str = option("", "where the SavedModel goes (default <run_dir>/export; unconditional only)")
 
     def __post_init__(self):
-        from zoo.models import generator as models
+        from zoo.models import INPUT_MODES
 
         one_of("cell", self.cell, cells.names())
-        one_of("input_mode", self.input_mode, models.INPUT_MODES)
+        one_of("input_mode", self.input_mode, INPUT_MODES)
         one_of("condition", self.condition, CONDITIONS)
         for name in ("units", "num_layers", "embedding_dim", "seq_len", "speakers", "max_speech", "sample_length"):
             positive_int(name, getattr(self, name))
