@@ -328,8 +328,6 @@ def _summary(module):
     return importlib.import_module(module).__doc__.partition("\n\n")[0].strip()
 
 
-
-
 def build_parser():
     """The ``zoo`` command's parser. Building it imports no TensorFlow: the task modules it reads import it
     only when they train (issue 23)."""

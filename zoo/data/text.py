@@ -19,20 +19,21 @@ def standardize_text(text):
     character other than a letter, digit, apostrophe or space becomes a space. Apostrophes stay
     so "don't" and "isn't" remain one token; the tokens are then split on whitespace.
     """
-    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-    text = tf.strings.lower(text, encoding="utf-8")
-    return tf.strings.regex_replace(text, r"[^\p{L}\p{N}' ]", " ")
+    return tf.strings.regex_replace(_clean(text), r"[^\p{L}\p{N}' ]", " ")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 def standardize_with_punctuation(text):
     """``standardize_text`` that keeps each punctuation mark as a token of its own:
     ``"Great film!<br />Really."`` -> the tokens ``great film ! really .``."""
+    return tf.strings.regex_replace(_clean(text), r"([^\p{L}\p{N}'\s])", " \\1 ")
+
+
+def _clean(text):
+    """What both standardizations do first: invalid UTF-8 -> U+FFFD, ``<br />`` -> space, lower case."""
     text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
     text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-    text = tf.strings.lower(text, encoding="utf-8")
-    return tf.strings.regex_replace(text, r"([^\p{L}\p{N}'\s])", " \\1 ")
+    return tf.strings.lower(text, encoding="utf-8")
 
 
 def make_vectorizer(texts, vocab_size, batch_size=1024):
